@@ -1,0 +1,7 @@
+"""Entry point for ``python -m aice_helpers``."""
+
+import sys
+
+from aice_helpers.cli import main
+
+sys.exit(main())
