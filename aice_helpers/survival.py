@@ -1,0 +1,422 @@
+"""Kaplan–Meier summaries the chapters report: medians with SPSS and Brookmeyer–Crowley intervals,
+landmark survival, follow-up, numbers at risk, log-rank tests and the subgroup tables S1/S2.
+
+Conventions:
+
+* S(t) is the Kaplan–Meier estimate (lifelines); its variance is Greenwood's,
+  Var S(t) = S(t)² Σ_{t_j ≤ t} d_j / (n_j (n_j − d_j)).
+* Pointwise intervals for S(t) follow R ``survfit``'s ``conf.type`` ("log", "log-log", "plain")
+  formula for formula (R ``survival:::survfit_confint``); "log-log" is Stata's and lifelines' default,
+  "log" is R's.
+* The median is the smallest time with S(t) ≤ 0.5 (SPSS, Stata, lifelines) in :func:`median_spss`;
+  :func:`median_brookmeyer_crowley` reproduces R ``quantile.survfit`` exactly, including R's
+  midpoint rule when S(t) = 0.5 over an interval (R gives (t_k + t_{k+1}) / 2 where SPSS gives t_k).
+* Probabilities are compared with 0.5 (and 0.55, 0.45) to within ``PROBABILITY_TOLERANCE`` =
+  sqrt(machine epsilon), R's tolerance, so a product that should be exactly 0.5 is treated as 0.5.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test
+from scipy.stats import norm
+
+from .cox import DEFAULT_ALPHA, ModelWarning, dummy_indicators, fit_cox
+
+MEDIAN_PROBABILITY = 0.5
+COLLETT_EPSILON = 0.05  # Collett's ε: density from the times where S crosses 0.5 + ε and 0.5 − ε
+PROBABILITY_TOLERANCE = math.sqrt(np.finfo(float).eps)  # R survival's tolerance in quantile.survfit
+TRANSFORMS = ("log", "log-log", "plain")
+SPSS_METHOD = "SPSS: median ± z·SE, SE = Greenwood SE of S(median) / Collett density"
+ALL_LABEL = "all"
+
+
+@dataclass(frozen=True)
+class MedianEstimate:
+    """A median survival time with its interval; NaN where not estimable, ``reached`` False if S > 0.5."""
+
+    estimate: float
+    lower: float
+    upper: float
+    method: str
+    reached: bool
+    se: float = math.nan  # SPSS-style standard error; NaN for Brookmeyer–Crowley intervals
+
+
+@dataclass(frozen=True)
+class LogRankResult:
+    """Log-rank test of equal survival across groups: chi-square, degrees of freedom, P."""
+
+    chisq: float
+    df: int
+    p: float
+    groups: tuple = ()
+    n: tuple = ()
+    events: tuple = ()
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Median follow-up by reverse Kaplan–Meier and by the observed times, with ranges."""
+
+    reverse_km: MedianEstimate
+    median_all: float
+    range_all: tuple[float, float]
+    median_censored: float
+    range_censored: tuple[float, float]
+    n: int
+    n_censored: int
+    notes: tuple[str, ...] = field(default=())
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaplan–Meier table
+
+
+def km_fit(time: Sequence[float], event: Sequence[int], label: str | None = None) -> KaplanMeierFitter:
+    """The lifelines Kaplan–Meier fit of ``time`` with ``event`` (1 event, 0 censored)."""
+    return KaplanMeierFitter(label=label).fit(np.asarray(time, dtype=float), np.asarray(event, dtype=int))
+
+
+def z_value(alpha: float = DEFAULT_ALPHA) -> float:
+    """The two-sided standard-normal quantile z_{1−α/2}."""
+    return float(norm.ppf(1.0 - alpha / 2.0))
+
+
+def km_table(time: Sequence[float], event: Sequence[int]) -> pd.DataFrame:
+    """Per distinct observed time: n at risk, events, S(t) and Greenwood's sum Σ d/(n(n−d))."""
+    fitter = km_fit(time, event)
+    table = fitter.event_table
+    table = table.loc[table["removed"] > 0, ["at_risk", "observed", "censored"]].astype(int)
+    table = table.rename(columns={"observed": "events"})
+    table["survival"] = fitter.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()
+    n, d = table["at_risk"].to_numpy(float), table["events"].to_numpy(float)
+    terms = np.divide(d, n * (n - d), out=np.full_like(d, np.inf), where=n > d)
+    table["greenwood"] = np.cumsum(terms)
+    table.index.name = "time"
+    return table
+
+
+def ci_bands(
+    survival: np.ndarray, greenwood: np.ndarray, transform: str = "log-log", alpha: float = DEFAULT_ALPHA
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise (lower, upper) for S(t), formulas of R ``survfit_confint``, se = sqrt(greenwood).
+
+    plain: S ∓ z·se·S clipped to [0, 1]; log: exp(log S ∓ z·se), upper capped at 1;
+    log-log: exp(−exp(log(−log S) ∓ z·se / log S)), undefined at S = 0 or 1.
+    """
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {TRANSFORMS}, not {transform!r}")
+    s = np.asarray(survival, dtype=float)
+    se = np.sqrt(np.asarray(greenwood, dtype=float))
+    z = z_value(alpha)
+    with np.errstate(all="ignore"):
+        if transform == "plain":
+            half = z * se * s
+            return np.maximum(s - half, 0.0), np.minimum(s + half, 1.0)
+        if transform == "log":
+            s_pos = np.where(s == 0, np.nan, s)
+            return np.exp(np.log(s_pos) - z * se), np.minimum(np.exp(np.log(s_pos) + z * se), 1.0)
+        s_mid = np.where((s == 0) | (s == 1), np.nan, s)
+        shift = z * se / np.log(s_mid)
+        loglog = np.log(-np.log(s_mid))
+        return np.exp(-np.exp(loglog - shift)), np.exp(-np.exp(loglog + shift))
+
+
+# ---------------------------------------------------------------------------------------------
+# Medians
+
+
+def first_time_at_or_below(times: np.ndarray, survival: np.ndarray, level: float) -> float:
+    """The smallest time with S(t) ≤ level (to within PROBABILITY_TOLERANCE); NaN if none."""
+    hits = np.flatnonzero(survival <= level + PROBABILITY_TOLERANCE)
+    return float(times[hits[0]]) if hits.size else math.nan
+
+
+def collett_density(times: np.ndarray, survival: np.ndarray, p: float = MEDIAN_PROBABILITY) -> float:
+    """Collett's density at the p-quantile: f = (S(u) − S(l)) / (l − u).
+
+    u = largest event time with S(u) ≥ 1 − p + ε (time 0, S = 1, if none),
+    l = smallest event time with S(l) ≤ 1 − p − ε (NaN if none), ε = COLLETT_EPSILON.
+    """
+    upper_level, lower_level = 1.0 - p + COLLETT_EPSILON, 1.0 - p - COLLETT_EPSILON
+    above = np.flatnonzero(survival >= upper_level - PROBABILITY_TOLERANCE)
+    below = np.flatnonzero(survival <= lower_level + PROBABILITY_TOLERANCE)
+    if below.size == 0:
+        return math.nan
+    u, s_u = (float(times[above[-1]]), float(survival[above[-1]])) if above.size else (0.0, 1.0)
+    l, s_l = float(times[below[0]]), float(survival[below[0]])
+    return (s_u - s_l) / (l - u)
+
+
+def median_spss(time: Sequence[float], event: Sequence[int], alpha: float = DEFAULT_ALPHA) -> MedianEstimate:
+    """Median with SPSS's symmetric interval t50 ± z·SE, SE = se(S(t50)) / f(t50) (Collett 2015, §2.4).
+
+    t50 = smallest time with S(t) ≤ 0.5; se(S(t50)) is Greenwood's; f(t50) is
+    :func:`collett_density`, the uniform-kernel density from the event times where S crosses 0.55
+    and 0.45 (Collett, Modelling Survival Data in Medical Research, 3rd ed. 2015, §2.4, with
+    ε = 0.05; Klein & Moeschberger 2003, §4.5 practical note 3). SPSS's KM "Median ... Std. Error"
+    is documented in IBM's "SPSS Statistics Algorithms", chapter "KM Algorithms"; that document
+    was not available offline here, so the u/l rule follows Collett as written above. The interval
+    is not truncated at 0. If the median is not reached, everything is NaN and ``reached`` is False;
+    if S never falls to 0.45 the density, SE and interval are NaN while the median itself is kept.
+    """
+    table = km_table(time, event)
+    event_rows = table[table["events"] > 0]
+    times = event_rows.index.to_numpy(float)
+    surv = event_rows["survival"].to_numpy(float)
+    t50 = first_time_at_or_below(times, surv, MEDIAN_PROBABILITY)
+    if math.isnan(t50):
+        return MedianEstimate(math.nan, math.nan, math.nan, SPSS_METHOD, reached=False)
+    at_median = event_rows.loc[t50]
+    se_survival = float(at_median["survival"] * math.sqrt(at_median["greenwood"]))
+    density = collett_density(times, surv)
+    se = se_survival / density if density > 0 else math.nan
+    half_width = z_value(alpha) * se
+    return MedianEstimate(t50, t50 - half_width, t50 + half_width, SPSS_METHOD, reached=True, se=se)
+
+
+def r_quantile_time(
+    times: np.ndarray, cumulative: np.ndarray, p: float = MEDIAN_PROBABILITY, first_time: float = 0.0
+) -> float:
+    """Where a non-decreasing curve y = 1 − S first reaches p, by R ``survival:::findq``.
+
+    Duplicated y values are dropped (first kept); the answer is (x[i1] + x[i2]) / 2 with i1 the first
+    point with y ≥ p − tol and i2 the first with y ≥ p + tol, i.e. the midpoint of a flat stretch at
+    exactly p; at the last point it is the midpoint with the last time. Missing y are skipped.
+    """
+    x = np.r_[first_time, np.asarray(times, dtype=float)]
+    y = np.r_[0.0, np.asarray(cumulative, dtype=float)]
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return math.nan
+    x_max = x[-1]
+    keep = ~pd.Series(y).duplicated().to_numpy()
+    x, y = x[keep], y[keep]
+    valid = np.flatnonzero(~np.isnan(y))
+    order = valid[np.argsort(y[valid], kind="stable")]
+
+    def first_index(shift: float) -> float:
+        knots = y[order] + shift
+        if p < knots[0] or p > knots[-1]:
+            return math.nan
+        return float(order[np.searchsorted(knots, p, side="left")])
+
+    i1, i2 = first_index(PROBABILITY_TOLERANCE), first_index(-PROBABILITY_TOLERANCE)
+    if not math.isnan(i1) and not np.isnan(y[-1]) and abs(p - y[-1]) < PROBABILITY_TOLERANCE:
+        return float((x[int(i1)] + x_max) / 2.0)
+    if math.isnan(i1) or math.isnan(i2):
+        return math.nan
+    return float((x[int(i1)] + x[int(i2)]) / 2.0)
+
+
+def median_brookmeyer_crowley(
+    time: Sequence[float], event: Sequence[int], transform: str = "log", alpha: float = DEFAULT_ALPHA
+) -> MedianEstimate:
+    """Median with the Brookmeyer–Crowley interval of R ``survfit(conf.type=transform)``.
+
+    The limits are the times where the pointwise lower and upper bands of S cross 0.5
+    (Brookmeyer & Crowley 1982), found exactly as R ``quantile.survfit`` does, midpoint rule included.
+    A limit the band never reaches is NaN (R prints NA).
+    """
+    table = km_table(time, event)
+    times = table.index.to_numpy(float)
+    surv = table["survival"].to_numpy(float)
+    lower_band, upper_band = ci_bands(surv, table["greenwood"].to_numpy(float), transform, alpha)
+    estimate = r_quantile_time(times, 1.0 - surv)
+    return MedianEstimate(
+        estimate=estimate,
+        lower=r_quantile_time(times, 1.0 - lower_band),
+        upper=r_quantile_time(times, 1.0 - upper_band),
+        method=f"Brookmeyer-Crowley ({transform}), R survfit convention",
+        reached=not math.isnan(estimate),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Landmarks, follow-up, numbers at risk
+
+
+def survival_at(
+    time: Sequence[float],
+    event: Sequence[int],
+    landmarks: Sequence[float],
+    transform: str = "log-log",
+    alpha: float = DEFAULT_ALPHA,
+) -> pd.DataFrame:
+    """S(t) at each landmark with Greenwood SE, pointwise CI, n at risk (time ≥ t), events up to t.
+
+    Landmarks beyond the largest observed time give NaN survival (R ``summary.survfit`` drops them).
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=int)
+    table = km_table(t, e)
+    times = table.index.to_numpy(float)
+    rows = []
+    for landmark in landmarks:
+        position = np.searchsorted(times, landmark, side="right") - 1
+        beyond = landmark > times[-1]
+        surv = 1.0 if position < 0 else float(table["survival"].iloc[position])
+        greenwood = 0.0 if position < 0 else float(table["greenwood"].iloc[position])
+        if beyond:
+            surv, greenwood = math.nan, math.nan
+        rows.append(
+            {
+                "landmark": float(landmark),
+                "survival": surv,
+                "greenwood": greenwood,
+                "at_risk": int(np.sum(t >= landmark)),
+                "events_to_t": int(np.sum((t <= landmark) & (e == 1))),
+            }
+        )
+    out = pd.DataFrame(rows)
+    with np.errstate(all="ignore"):
+        out["std_err"] = out["survival"] * np.sqrt(out["greenwood"])
+    out["lower"], out["upper"] = ci_bands(out["survival"].to_numpy(), out["greenwood"].to_numpy(), transform, alpha)
+    out["transform"] = transform
+    return out[["landmark", "survival", "std_err", "lower", "upper", "at_risk", "events_to_t", "transform"]]
+
+
+def median_followup(time: Sequence[float], event: Sequence[int]) -> FollowUp:
+    """Median follow-up: reverse Kaplan–Meier (censoring as the event) and medians of observed times.
+
+    The reverse-KM median and its interval are R's ``survfit(Surv(time, 1 − event))`` ones
+    (log transform, midpoint rule); the observed-time medians are plain sample medians.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=int)
+    censored = t[e == 0]
+    notes = []
+    if censored.size == 0:
+        notes.append("no censored observation: reverse Kaplan-Meier median not estimable")
+    reverse = median_brookmeyer_crowley(t, 1 - e, transform="log")
+    return FollowUp(
+        reverse_km=MedianEstimate(reverse.estimate, reverse.lower, reverse.upper,
+                                  "reverse Kaplan-Meier, " + reverse.method, reverse.reached),
+        median_all=float(np.median(t)),
+        range_all=(float(t.min()), float(t.max())),
+        median_censored=float(np.median(censored)) if censored.size else math.nan,
+        range_censored=(float(censored.min()), float(censored.max())) if censored.size else (math.nan, math.nan),
+        n=int(t.size),
+        n_censored=int(censored.size),
+        notes=tuple(notes),
+    )
+
+
+def numbers_at_risk(
+    time: Sequence[float], groups: Sequence | None, times: Sequence[float]
+) -> pd.DataFrame:
+    """Number at risk (observed time ≥ t) at each of ``times``: one row per group (or one 'all' row)."""
+    t = pd.Series(np.asarray(time, dtype=float))
+    labels = pd.Series([ALL_LABEL] * len(t)) if groups is None else pd.Series(list(groups))
+    levels = [ALL_LABEL] if groups is None else _levels(labels)
+    counts = {level: [int((t[labels == level] >= cut).sum()) for cut in times] for level in levels}
+    out = pd.DataFrame.from_dict(counts, orient="index", columns=list(times))
+    out.index.name = "group"
+    out.columns.name = "time"
+    return out
+
+
+def _levels(values: pd.Series, order: Sequence | None = None) -> list:
+    """The levels of ``values`` in ``order`` (if given) or in categorical/sorted order."""
+    present = [level.item() if isinstance(level, np.generic) else level for level in pd.unique(values.dropna())]
+    if order is not None:
+        missing = [level for level in present if level not in list(order)]
+        if missing:
+            raise ValueError(f"levels {missing} are not in order={list(order)}")
+        return [level for level in order if level in present]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return [level for level in values.cat.categories if level in present]
+    return sorted(present)
+
+
+# ---------------------------------------------------------------------------------------------
+# Log-rank and the subgroup table
+
+
+def logrank(time: Sequence[float], event: Sequence[int], group: Sequence) -> LogRankResult:
+    """Log-rank chi-square, df = k − 1 and P for k ≥ 2 groups (lifelines ``multivariate_logrank_test``).
+
+    Same statistic as R ``survdiff`` (a group without events still counts); R lowers df only for a
+    group with zero expected events (nobody at risk at any event time), which lifelines does not.
+    """
+    frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=int),
+                          "group": list(group)})
+    levels = _levels(frame["group"])
+    if len(levels) < 2:
+        raise ValueError(f"log-rank needs at least two groups, got {levels}")
+    result = multivariate_logrank_test(frame["time"], frame["group"], frame["event"])
+    by_group = frame.groupby("group")
+    return LogRankResult(
+        chisq=float(result.test_statistic),
+        df=int(result.degrees_of_freedom),
+        p=float(result.p_value),
+        groups=tuple(levels),
+        n=tuple(int(by_group.size()[level]) for level in levels),
+        events=tuple(int(by_group["event"].sum()[level]) for level in levels),
+    )
+
+
+SUBGROUP_COLUMNS = [
+    "factor", "level", "n", "events", "median", "median_lower", "median_upper", "median_reached",
+    "logrank_p", "hr", "hr_lower", "hr_upper", "hr_p",
+]
+
+
+def subgroup_table(
+    df: pd.DataFrame,
+    time_col: str,
+    event_col: str,
+    factor_col: str,
+    order: Sequence | None = None,
+    ties: str = "breslow",
+    alpha: float = DEFAULT_ALPHA,
+) -> pd.DataFrame:
+    """Tables S1/S2 rows for one factor: n, events, SPSS median (CI), log-rank P, Cox HR vs the first level.
+
+    Rows with a missing time, event or factor are left out. The HR comes from one univariable Cox
+    model with an indicator per non-reference level (Wald CI); the reference row has HR 1.
+    With a single level, the log-rank P and HRs are NaN and a ModelWarning is issued.
+    """
+    data = df[[time_col, event_col, factor_col]].dropna()
+    levels = _levels(data[factor_col], order)
+    rows = []
+    for level in levels:
+        part = data[data[factor_col] == level]
+        median = median_spss(part[time_col], part[event_col], alpha)
+        rows.append({"factor": factor_col, "level": level, "n": len(part), "events": int(part[event_col].sum()),
+                     "median": median.estimate, "median_lower": median.lower, "median_upper": median.upper,
+                     "median_reached": median.reached})
+    out = pd.DataFrame(rows)
+    if len(levels) < 2:
+        warnings.warn(f"{factor_col!r} has a single level {levels}: no log-rank test or hazard ratio",
+                      ModelWarning, stacklevel=2)
+        for column in ("logrank_p", "hr", "hr_lower", "hr_upper", "hr_p"):
+            out[column] = math.nan
+        return out[SUBGROUP_COLUMNS]
+    out["logrank_p"] = logrank(data[time_col], data[event_col], data[factor_col]).p
+    out = out.join(_hazard_ratios_vs_first(data, time_col, event_col, factor_col, levels, ties, alpha), on="level")
+    return out[SUBGROUP_COLUMNS]
+
+
+def _hazard_ratios_vs_first(
+    data: pd.DataFrame, time_col: str, event_col: str, factor_col: str, levels: list, ties: str, alpha: float
+) -> pd.DataFrame:
+    """HR, CI and Wald P of each level against ``levels[0]`` from one univariable Cox model."""
+    indicators = dummy_indicators(data[factor_col], levels)
+    model_data = pd.concat([data[[time_col, event_col]], indicators], axis=1)
+    covariates = {str(level): (column, str(levels[0])) for level, column in zip(levels[1:], indicators.columns)}
+    fit = fit_cox(model_data, time_col, event_col, covariates, ties=ties, alpha=alpha)
+    table = fit.table.set_index("label")
+    hr = pd.DataFrame(index=pd.Index(levels, name="level"), columns=["hr", "hr_lower", "hr_upper", "hr_p"], dtype=float)
+    hr.loc[levels[0]] = [1.0, math.nan, math.nan, math.nan]
+    for level in levels[1:]:
+        row = table.loc[str(level)]
+        hr.loc[level] = [row["hr"], row["lower"], row["upper"], row["p"]]
+    return hr

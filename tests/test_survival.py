@@ -1,0 +1,360 @@
+"""aice_helpers.survival against R `survival` (fixtures always, live R when installed) and by hand.
+
+Tolerance: RTOL = 1e-6 relative wherever Python and R compute the same thing (achieved: ~1e-15
+for S(t) and its intervals, exact for times, ~1e-15 for log-rank). Medians and interval limits are
+observed times, so they are compared exactly. The SPSS-style median has no R counterpart: it is
+checked against a hand computation from its formula.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from aice_helpers.cox import ModelWarning
+from aice_helpers.survival import (
+    TRANSFORMS,
+    MedianEstimate,
+    km_fit,
+    logrank,
+    median_brookmeyer_crowley,
+    median_followup,
+    median_spss,
+    numbers_at_risk,
+    subgroup_table,
+    survival_at,
+)
+
+TESTS_DIR = Path(__file__).resolve().parent
+FIXTURES = TESTS_DIR / "fixtures"
+R_SCRIPT = TESTS_DIR / "r" / "reference.R"
+REFERENCE_FILE = "r_survival_reference.json"
+LUNG_FILE = "lung.csv"
+RTOL = 1e-6
+NO_R = shutil.which("Rscript") is None
+NO_R_REASON = "R not installed: live comparison skipped; fixtures still checked"
+
+
+def read_reference(folder: Path) -> dict:
+    with open(folder / REFERENCE_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def as_float(value) -> float:
+    """JSON null (R NA) as NaN."""
+    return math.nan if value is None else float(value)
+
+
+def lung_data(folder: Path = FIXTURES) -> pd.DataFrame:
+    data = pd.read_csv(folder / LUNG_FILE)
+    data["event"] = (data["status"] == 2).astype(int)
+    return data
+
+
+@pytest.fixture(scope="module")
+def fixture_reference() -> dict:
+    return read_reference(FIXTURES)
+
+
+@pytest.fixture(scope="module")
+def live_reference(tmp_path_factory) -> tuple[dict, Path]:
+    out_dir = tmp_path_factory.mktemp("r_live")
+    subprocess.run(["Rscript", str(R_SCRIPT), str(out_dir)], check=True, capture_output=True, text=True)
+    return read_reference(out_dir), out_dir
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons shared by the fixture and the live-R tests
+
+
+def assert_median_matches(estimate: MedianEstimate, expected: dict) -> None:
+    got = [estimate.estimate, estimate.lower, estimate.upper]
+    want = [as_float(expected[key]) for key in ("estimate", "lower", "upper")]
+    np.testing.assert_array_equal(got, want)
+
+
+def check_km_medians(reference: dict) -> None:
+    lung = lung_data()
+    for transform in TRANSFORMS:
+        assert_median_matches(median_brookmeyer_crowley(lung["time"], lung["event"], transform),
+                              reference["lung"]["km_median"][transform])
+        for sex, expected in reference["lung"]["km_median_by_sex"].items():
+            part = lung[lung["sex"] == int(sex)]
+            assert_median_matches(median_brookmeyer_crowley(part["time"], part["event"], transform),
+                                  expected[transform])
+        for case in ("plateau", "not_reached"):
+            small = reference[case]
+            assert_median_matches(median_brookmeyer_crowley(small["time"], small["event"], transform),
+                                  small["km_median"][transform])
+
+
+def check_survival_at(reference: dict) -> None:
+    lung = lung_data()
+    for transform, expected in reference["lung"]["survival_at"].items():
+        got = survival_at(lung["time"], lung["event"], expected["landmark"], transform)
+        for column in ("survival", "std_err", "lower", "upper"):
+            np.testing.assert_allclose(got[column], expected[column], rtol=RTOL, err_msg=f"{transform} {column}")
+        for column in ("at_risk", "events_to_t"):
+            np.testing.assert_array_equal(got[column], expected[column])
+
+
+def check_logrank(reference: dict) -> None:
+    lung = lung_data()
+    ecog = lung.dropna(subset=["ph.ecog"])
+    ecog3 = np.where(ecog["ph.ecog"] >= 2, "2+", ecog["ph.ecog"].astype(int).astype(str))
+    zero = reference["zero_events"]
+    cases = {
+        "logrank_sex": (lung["time"], lung["event"], lung["sex"], reference["lung"]["logrank_sex"]),
+        "logrank_ecog3": (ecog["time"], ecog["event"], ecog3, reference["lung"]["logrank_ecog3"]),
+        "zero_events": (zero["time"], zero["event"], zero["group"], zero["logrank"]),
+    }
+    for name, (time, event, group, expected) in cases.items():
+        result = logrank(time, event, group)
+        assert result.chisq == pytest.approx(expected["chisq"], rel=RTOL), name
+        assert result.p == pytest.approx(expected["p"], rel=RTOL), name
+        assert result.df == expected["df"], name
+        assert list(result.events) == expected["observed"], name
+
+
+def check_followup(reference: dict) -> None:
+    lung = lung_data()
+    expected = reference["lung"]["reverse_km"]
+    follow_up = median_followup(lung["time"], lung["event"])
+    assert [follow_up.reverse_km.estimate, follow_up.reverse_km.lower, follow_up.reverse_km.upper] == [
+        expected["median"], expected["lower"], expected["upper"]]
+    assert follow_up.n_censored == expected["n_censored"]
+
+
+CHECKS = [check_km_medians, check_survival_at, check_logrank, check_followup]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
+def test_against_r_fixture(check, fixture_reference):
+    check(fixture_reference)
+
+
+@pytest.mark.skipif(NO_R, reason=NO_R_REASON)
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
+def test_against_live_r(check, live_reference):
+    check(live_reference[0])
+
+
+@pytest.mark.skipif(NO_R, reason=NO_R_REASON)
+def test_fixture_is_what_r_writes_now(fixture_reference, live_reference):
+    """The committed fixtures are current: same lung data, same numbers (15 significant digits)."""
+    live, out_dir = live_reference
+    assert (out_dir / LUNG_FILE).read_text() == (FIXTURES / LUNG_FILE).read_text()
+    assert_nested_close(
+        {k: v for k, v in live.items() if k != "meta"}, {k: v for k, v in fixture_reference.items() if k != "meta"}
+    )
+
+
+def assert_nested_close(got, want, path: str = "") -> None:
+    """Equal structure; numbers equal to 1e-9 relative (another R build may differ in the last digits)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), path
+        for key in want:
+            assert_nested_close(got[key], want[key], f"{path}/{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), path
+        for index, (g, w) in enumerate(zip(got, want)):
+            assert_nested_close(g, w, f"{path}[{index}]")
+    elif isinstance(want, (int, float)) and not isinstance(want, bool):
+        assert got == pytest.approx(want, rel=1e-9), path
+    else:
+        assert got == want, path
+
+
+# ---------------------------------------------------------------------------------------------
+# SPSS-style median: by hand
+
+# Ten patients; "+" marks a censored time.
+HAND_TIMES = [2, 3, 4, 5, 6, 7, 8, 9, 11, 12]
+HAND_EVENTS = [1, 1, 0, 1, 1, 1, 0, 1, 1, 0]  # 4+, 8+, 12+ censored
+
+
+def test_median_spss_by_hand():
+    """Collett's SE and the SPSS interval worked out by hand for ten patients.
+
+    time  n  d  S(t)                          Greenwood term d/(n(n−d))
+      2  10  1  9/10            = 0.9000      1/90
+      3   9  1  4/5             = 0.8000      1/72
+      4+  (censored: 7 remain at 5)
+      5   7  1  24/35           = 0.6857      1/42
+      6   6  1  4/7             = 0.5714      1/30
+      7   5  1  16/35           = 0.4571      1/20
+      8+  (censored: 3 remain at 9)
+      9   3  1  32/105          = 0.3048      1/6
+     11   2  1  16/105          = 0.1524      1/2
+     12+
+
+    Median t50 = first time with S ≤ 0.5 = 7.
+    Greenwood at 7: 1/90 + 1/72 + 1/42 + 1/30 + 1/20 = 333/2520 = 37/280.
+    Var S(7) = (16/35)² · 37/280 = 9472/343000 ≈ 0.0276152, se S(7) ≈ 0.166178.
+    u = largest event time with S ≥ 0.55 = 6 (S = 4/7); l = smallest with S ≤ 0.45 = 9 (S = 32/105)
+    (7 does not qualify: 16/35 ≈ 0.457 > 0.45).
+    f = (4/7 − 32/105) / (9 − 6) = (28/105) / 3 = 4/45 ≈ 0.088889.
+    SE(t50) = 0.166178 / (4/45) = 0.166178 · 11.25 ≈ 1.869504.
+    95% CI = 7 ± 1.959964 · 1.869504 = 7 ± 3.664160 = (3.335840, 10.664160).
+    """
+    greenwood = sum(Fraction(1, n * (n - 1)) for n in (10, 9, 7, 6, 5))
+    assert greenwood == Fraction(37, 280)
+    s_median = Fraction(16, 35)
+    density = (Fraction(4, 7) - Fraction(32, 105)) / (9 - 6)
+    assert density == Fraction(4, 45)
+    se = math.sqrt(s_median**2 * greenwood) / float(density)
+    half_width = norm.ppf(0.975) * se
+
+    result = median_spss(HAND_TIMES, HAND_EVENTS)
+
+    assert result.reached
+    assert result.estimate == 7.0
+    assert result.se == pytest.approx(se, rel=1e-12)
+    assert result.se == pytest.approx(1.869504, abs=1e-6)
+    assert (result.lower, result.upper) == pytest.approx((7 - half_width, 7 + half_width), rel=1e-12)
+    assert (result.lower, result.upper) == pytest.approx((3.335840, 10.664160), abs=1e-6)
+
+
+def test_median_spss_alpha_changes_only_the_multiplier():
+    wide = median_spss(HAND_TIMES, HAND_EVENTS, alpha=0.01)
+    assert wide.se == pytest.approx(median_spss(HAND_TIMES, HAND_EVENTS).se, rel=1e-12)
+    assert wide.upper - wide.estimate == pytest.approx(norm.ppf(0.995) * wide.se, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_median_spss_interval_is_symmetric(seed):
+    rng = np.random.default_rng(seed)
+    time = np.round(rng.exponential(20, 60), 1) + 0.1
+    event = (rng.uniform(size=60) < 0.75).astype(int)
+    result = median_spss(time, event)
+    assert result.reached
+    assert result.upper - result.estimate == pytest.approx(result.estimate - result.lower, rel=1e-12)
+    assert result.estimate == km_fit(time, event).median_survival_time_
+
+
+def test_median_spss_on_lung_is_symmetric_and_uses_first_time_at_or_below_half():
+    lung = lung_data()
+    result = median_spss(lung["time"], lung["event"])
+    assert result.estimate == 310.0
+    assert result.upper - 310.0 == pytest.approx(310.0 - result.lower, rel=1e-12)
+
+
+def test_median_not_reached_gives_nan_and_flag():
+    time = list(range(1, 11))
+    event = [1, 0, 0, 1, 0, 0, 0, 1, 0, 0]
+    spss = median_spss(time, event)
+    assert not spss.reached
+    assert all(math.isnan(v) for v in (spss.estimate, spss.lower, spss.upper, spss.se))
+    r_style = median_brookmeyer_crowley(time, event)
+    assert not r_style.reached and math.isnan(r_style.estimate)
+    assert not median_spss([1, 2, 3], [0, 0, 0]).reached
+
+
+def test_median_reached_without_045_crossing_has_no_interval():
+    result = median_spss(range(1, 9), [1, 1, 1, 1, 0, 0, 0, 0])  # S: .875 .75 .625 .5 then censored
+    assert result.reached and result.estimate == 4.0
+    assert math.isnan(result.lower) and math.isnan(result.upper)
+
+
+def test_plateau_at_half_spss_takes_left_end_r_takes_midpoint(fixture_reference):
+    plateau = fixture_reference["plateau"]
+    assert median_spss(plateau["time"], plateau["event"]).estimate == 5.0
+    assert median_brookmeyer_crowley(plateau["time"], plateau["event"]).estimate == 5.5
+
+
+# ---------------------------------------------------------------------------------------------
+# Landmarks, follow-up, numbers at risk, log-rank, subgroup table
+
+
+def test_survival_at_default_is_log_log_as_lifelines():
+    lung = lung_data()
+    got = survival_at(lung["time"], lung["event"], [180, 365])
+    fitter = km_fit(lung["time"], lung["event"])
+    ci = fitter.confidence_interval_
+    for _, row in got.iterrows():
+        at = ci.index[ci.index <= row["landmark"]].max()
+        assert row["lower"] == pytest.approx(ci.loc[at].iloc[0], rel=1e-9)
+        assert row["upper"] == pytest.approx(ci.loc[at].iloc[1], rel=1e-9)
+
+
+def test_survival_at_before_first_and_after_last_time():
+    got = survival_at([2, 4, 6], [1, 0, 1], [1, 7], transform="log")
+    assert got.loc[0, "survival"] == 1.0 and got.loc[0, "at_risk"] == 3
+    assert math.isnan(got.loc[1, "survival"])
+
+
+def test_median_followup_observed_times():
+    follow_up = median_followup([1, 5, 2, 8, 3], [1, 0, 1, 0, 0])
+    assert follow_up.median_all == 3.0
+    assert follow_up.range_all == (1.0, 8.0)
+    assert follow_up.median_censored == 5.0
+    assert follow_up.range_censored == (3.0, 8.0)
+
+
+def test_numbers_at_risk_against_r_summary(fixture_reference):
+    lung = lung_data()
+    expected = fixture_reference["lung"]["survival_at"]["log"]
+    overall = numbers_at_risk(lung["time"], None, expected["landmark"])
+    assert overall.loc["all"].tolist() == expected["at_risk"]
+    by_sex = numbers_at_risk(lung["time"], lung["sex"], [0, 365])
+    assert by_sex.loc[1].tolist() == [138, 35] and by_sex.loc[2].tolist() == [90, 30]
+    assert by_sex.sum().tolist() == [228, 65]
+
+
+def test_logrank_with_a_group_without_events(fixture_reference):
+    zero = fixture_reference["zero_events"]
+    result = logrank(zero["time"], zero["event"], zero["group"])
+    assert result.events == (4, 4, 0)
+    assert result.df == 2
+    assert result.chisq == pytest.approx(zero["logrank"]["chisq"], rel=RTOL)
+
+
+def test_logrank_needs_two_groups():
+    with pytest.raises(ValueError, match="two groups"):
+        logrank([1, 2, 3], [1, 1, 0], ["a", "a", "a"])
+
+
+def test_subgroup_table_layout_and_values(fixture_reference):
+    lung = lung_data()
+    table = subgroup_table(lung, "time", "event", "sex", order=[1, 2], ties="efron")
+    assert table["n"].tolist() == [138, 90] and table["events"].tolist() == [112, 53]
+    assert table["median"].tolist() == [270.0, 426.0]
+    assert table["logrank_p"].tolist() == pytest.approx([fixture_reference["lung"]["logrank_sex"]["p"]] * 2, rel=RTOL)
+    assert table.loc[0, "hr"] == 1.0 and math.isnan(table.loc[0, "hr_lower"])
+    assert table.loc[1, "hr"] < table.loc[1, "hr_upper"] < 1.0  # women: lower hazard (R: 0.588, 0.424-0.817)
+    for _, row in table.iterrows():
+        assert row["median_upper"] - row["median"] == pytest.approx(row["median"] - row["median_lower"], rel=1e-12)
+
+
+def test_subgroup_table_three_levels_hr_matches_r(fixture_reference):
+    lung = lung_data().dropna(subset=["ph.ecog"])
+    lung["ecog3"] = np.where(lung["ph.ecog"] >= 2, "2+", lung["ph.ecog"].astype(int).astype(str))
+    for ties in ("efron", "breslow"):
+        expected = fixture_reference["lung"][f"cox_ecog3_{ties}"]
+        table = subgroup_table(lung, "time", "event", "ecog3", ties=ties)
+        assert table["level"].tolist() == ["0", "1", "2+"]
+        np.testing.assert_allclose(table["hr"].iloc[1:], expected["hr"], rtol=RTOL)
+        np.testing.assert_allclose(table["hr_lower"].iloc[1:], expected["lower"], rtol=RTOL)
+        np.testing.assert_allclose(table["hr_p"].iloc[1:], expected["p"], rtol=RTOL)
+
+
+def test_subgroup_table_single_level_warns():
+    data = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 1], "g": ["a"] * 4})
+    with pytest.warns(ModelWarning, match="single level"):
+        table = subgroup_table(data, "t", "e", "g")
+    assert len(table) == 1 and math.isnan(table.loc[0, "logrank_p"])
+
+
+def test_subgroup_table_rejects_levels_missing_from_order():
+    data = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 1], "g": ["a", "b", "a", "c"]})
+    with pytest.raises(ValueError, match="not in order"):
+        subgroup_table(data, "t", "e", "g", order=["a", "b"])
