@@ -1,0 +1,85 @@
+# The two commands of the README: `make book` and `make test`.
+# Both create .venv from the pinned requirements.txt when it is missing or out of date.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PYTHON_BOOTSTRAP ?= python3
+VENV      := .venv
+PY        := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+BUILD     := _build
+STAGE     := $(BUILD)/stage
+HTML      := $(BUILD)/html
+BUILT     := $(HTML)/.built
+
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(NOTEBOOKS))
+HELPERS   := $(wildcard aice_helpers/*.py) tools/notebook_tools.py
+DATA      := $(wildcard data/*.csv data/published/*.yaml)
+PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
+PAPERMILL := $(PY) -m papermill --no-progress-bar --log-level WARNING --cwd notebooks --kernel python3
+JB_FLAGS  := -W -n --keep-going --quiet
+
+# The repository's own helper package comes first, whatever else the environment holds.
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: all book test unit venv data notebooks benchmark clean
+
+all: book
+
+venv: $(INSTALLED)
+
+## Create the virtual environment from the exact pins, then install the helper package.
+$(INSTALLED): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+## Execute one chapter with papermill into the staging tree; a failing cell fails the build.
+$(STAGE)/notebooks/%.ipynb: notebooks/%.ipynb $(HELPERS) $(DATA) $(INSTALLED)
+	@mkdir -p $(@D)
+	@echo "executing $<"
+	@$(PAPERMILL) $< $@.tmp.ipynb || { rm -f $@.tmp.ipynb $@; exit 1; }
+	@$(PY) tools/notebook_tools.py check $@.tmp.ipynb || { rm -f $@.tmp.ipynb $@; exit 1; }
+	@$(PY) tools/notebook_tools.py prepare $@.tmp.ipynb
+	@mv $@.tmp.ipynb $@
+
+## Render the staged book with warnings as errors, then publish it to _build/html in one move.
+$(BUILT): $(EXECUTED) $(PAGES) $(INSTALLED)
+	@mkdir -p $(STAGE)
+	@cp -p _config.yml _toc.yml $(STAGE)/
+	@mkdir -p $(STAGE)/book && cp -pr book/. $(STAGE)/book/
+	@echo "rendering the book"
+	@$(VENV)/bin/jupyter-book build $(STAGE) --path-output $(STAGE) $(JB_FLAGS)
+	@rm -rf $(HTML).new && cp -a $(STAGE)/_build/html $(HTML).new
+	@rm -rf $(HTML) && mv $(HTML).new $(HTML)
+	@touch $@
+	@echo "book written to $(HTML)/index.html"
+
+book: $(BUILT)
+
+## Every test: helpers, notebooks against their stored outputs (nbval), the built book in a browser.
+test: $(BUILT)
+	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
+
+## Unit tests only (no build).
+unit: $(INSTALLED)
+	$(PY) -m pytest tests -m "not book"
+
+## Regenerate the synthetic cohort (deterministic: the files only change if the generator does).
+data: $(INSTALLED)
+	$(PY) -m aice_helpers generate
+
+## Refresh the stored outputs of the chapters (the nbval baseline) on purpose, from the staged run.
+notebooks: $(EXECUTED)
+	@for nb in $(NOTEBOOKS); do \
+	  $(PY) tools/notebook_tools.py store $(STAGE)/$$nb $$nb; echo "stored outputs of $$nb"; done
+
+benchmark: $(INSTALLED)
+	$(PY) benchmarks/build_time.py
+
+clean:
+	rm -rf $(BUILD)
