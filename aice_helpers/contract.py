@@ -97,3 +97,10 @@ CONTRACT: dict[str, tuple[Column, ...]] = {
     PROCEDURES_FILE: PROCEDURE_COLUMNS,
     ADVERSE_EVENTS_FILE: ADVERSE_EVENT_COLUMNS,
 }
+
+
+def contract_column(columns: tuple[Column, ...], name: str) -> str:
+    """Return ``name`` after checking that the data contract defines it."""
+    if name not in {column.name for column in columns}:
+        raise KeyError(f"column {name!r} is not in the data contract")
+    return name

@@ -26,14 +26,7 @@ from scipy.stats import MonteCarloMethod, chi2_contingency, fisher_exact
 from scipy.stats.contingency import expected_freq
 from statsmodels.stats.proportion import proportion_confint
 
-from aice_helpers.contract import COHORT_COLUMNS, RESPONSES, Column
-
-
-def contract_column(columns: tuple[Column, ...], name: str) -> str:
-    """Return ``name`` after checking that the data contract defines it."""
-    if name not in {column.name for column in columns}:
-        raise KeyError(f"column {name!r} is not in the data contract")
-    return name
+from aice_helpers.contract import COHORT_COLUMNS, RESPONSES, contract_column
 
 
 BEST_RESPONSE = contract_column(COHORT_COLUMNS, "best_response")

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from aice_helpers.contract import ADVERSE_EVENT_COLUMNS, AE_EVENTS, SIR_GRADES
-from aice_helpers.response import contract_column
+from aice_helpers.contract import ADVERSE_EVENT_COLUMNS, AE_EVENTS, SIR_GRADES, contract_column
 
 PATIENT_ID = contract_column(ADVERSE_EVENT_COLUMNS, "patient_id")
 CYCLE = contract_column(ADVERSE_EVENT_COLUMNS, "cycle")

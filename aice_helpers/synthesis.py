@@ -80,8 +80,8 @@ from aice_helpers.contract import (
     STAGES,
     SUBSEQUENT_THERAPIES,
     TUMOR_SITES,
+    contract_column,
 )
-from aice_helpers.response import contract_column
 
 DEFAULT_SEED = 20231115  # the data cutoff date, as a number
 
