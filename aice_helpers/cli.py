@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from aice_helpers.contract import DATA_DIR
+from aice_helpers.contract import DATA_DIR, PUBLISHED_DIR
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a data folder against the data contract")
     validate.add_argument("--data", type=Path, default=DATA_DIR, help="folder holding the CSV files")
+
+    scorecard = commands.add_parser("scorecard", help="set every published number beside the reproduced one")
+    scorecard.add_argument("--data", type=Path, default=DATA_DIR, help="folder holding the CSV files")
+    scorecard.add_argument("--format", choices=("text", "csv", "markdown"), default="text", help="output format")
+    scorecard.add_argument("--section", action="append", default=None,
+                           help="only this section of the paper (repeatable), e.g. table1")
+
+    audit = commands.add_parser("audit", help="check the published numbers against each other")
+    audit.add_argument("--published", type=Path, default=PUBLISHED_DIR, help="folder of published-number YAML")
+    audit.add_argument("--format", choices=("text", "csv", "markdown"), default="text", help="output format")
     return parser
 
 
@@ -43,4 +53,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.data}: valid ({len(dataset.cohort)} patients)")
         return 0
+    if args.command == "scorecard":
+        from aice_helpers.scorecard import run_scorecard
+
+        return run_scorecard(args.data, args.format, args.section)
+    if args.command == "audit":
+        from aice_helpers.audit import run_audit
+
+        return run_audit(args.published, args.format)
     return 2
