@@ -25,7 +25,7 @@ def _unique_scripts(app: Any, pagename: str, templatename: str, context: dict, d
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    context["script_files"] = unique
+    scripts[:] = unique  # in place: Sphinx restores the shared list after each page
 
 
 def setup(app: Any) -> dict[str, Any]:
@@ -34,5 +34,5 @@ def setup(app: Any) -> dict[str, Any]:
     # Load MathJax on every page: pages with a bibliography are read twice and lose the flag
     # that tells Sphinx they hold equations, which leaves their formulas as raw TeX.
     app.set_html_assets_policy("always")
-    app.connect("html-page-context", _unique_scripts, priority=100)
+    app.connect("html-page-context", _unique_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
