@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import pandas as pd
 
@@ -75,3 +75,212 @@ def row_status(n: int, published_n: float | None, percent: float, published_perc
         return STATUS_CONTRADICTED
     return comparison_status(published_percent, percent, decimals=PERCENT_DECIMALS,
                              tolerance=PUBLISHED_PERCENT_TOLERANCE)
+
+
+def published_or_none(published: pd.DataFrame, entry_id: str, field: str = "value") -> float | None:
+    """Return a published number by id (None when the paper does not print it)."""
+    if entry_id not in published.index:
+        return None
+    value = published.at[entry_id, field]
+    return None if pd.isna(value) else float(value)
+
+
+def comparison_with_published(table: pd.DataFrame, ids: Sequence[str], published: pd.DataFrame,
+                              denominator: int, contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return a counts table with the published count and percent (ids and ids + '.pct') beside it.
+
+    Rows whose id is in ``contradicted`` (numbers the paper itself makes impossible, found by the
+    audit) get that status whatever the data say.
+    """
+    result = table.copy()
+    result["published n"] = [published_or_none(published, i) for i in ids]
+    result["published %"] = [published_or_none(published, f"{i}.pct") for i in ids]
+    result["status"] = [
+        STATUS_CONTRADICTED if i in contradicted else
+        row_status(row["n"], row["published n"], row["percent"], row["published %"], denominator)
+        for i, (_, row) in zip(ids, result.iterrows())
+    ]
+    return result
+
+
+def table1_ids() -> list[str]:
+    """Return the published-number id of every row of Table 1, in table order."""
+    return [f"table1.{c.key}.{level}" for c in TABLE1_CHARACTERISTICS for level in c.level_ids]
+
+
+def table1_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
+                          contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return Table 1 recomputed, with the published count and percent and a status per row."""
+    table = baseline_table(cohort)
+    ids = [f"table1.{key}.{level_id}" for key, level_id in zip(table["key"], _level_ids(table))]
+    return comparison_with_published(table, ids, published, len(cohort), contradicted).drop(columns="key")
+
+
+def _level_ids(table: pd.DataFrame) -> list[str]:
+    """Return the published level id of each row of a baseline table."""
+    by_key = {c.key: c for c in TABLE1_CHARACTERISTICS}
+    ids = []
+    for key, part in table.groupby("key", sort=False):
+        ids.extend(by_key[key].level_ids[: len(part)])
+    return ids
+
+
+def slug(text: str) -> str:
+    """Return the id form of a label: lower case, words joined by underscores."""
+    return "_".join(text.lower().replace("-", " ").split())
+
+
+def histology_table(cohort: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return Table 2 (pathological subtypes) recomputed: n and percent per subtype."""
+    return value_counts_table(cohort["histology"], order)
+
+
+def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
+                             contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return Table 2 in the paper's order with published counts beside, plus a total row.
+
+    When the published subtype counts do not add up to the number of patients, no data can match
+    them all: the total, and the subtypes listed in ``contradicted``, are marked as such.
+    """
+    published_rows = published[published.index.str.match(r"^table2\.histology\.[a-z_]+$")]
+    order = list(published_rows["row"]) if "row" in published_rows else None
+    table = histology_table(cohort, order)
+    ids = [f"table2.histology.{slug(level)}" for level in table["level"]]
+    compared = comparison_with_published(table, ids, published, len(cohort), contradicted)
+    published_total = float(compared["published n"].sum())
+    total_status = (STATUS_CONTRADICTED if published_total != len(cohort)
+                    else comparison_status(published_total, int(compared["n"].sum())))
+    total = pd.DataFrame({"level": ["Total"], "n": [int(compared["n"].sum())],
+                          "percent": [round(float(compared["percent"].sum()), PERCENT_DECIMALS)],
+                          "published n": [published_total], "published %": [float("nan")],
+                          "status": [total_status]})
+    return pd.concat([compared, total], ignore_index=True)
+
+
+def therapy_after_aice_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
+                                      contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return therapy after AICE (any, each kind, none, unknown) with the paper's counts beside."""
+    from aice_helpers.variables import SUBSEQUENT_LABELS
+
+    kinds = cohort["subsequent_therapy"].astype(str)
+    treated = ~kinds.isin(["none", "unknown"])
+    rows = [("any", "Any further therapy", int(treated.sum()))]
+    rows += [(key, f"  {label}", int((kinds == key).sum())) for key, label in SUBSEQUENT_LABELS.items()]
+    table = pd.DataFrame(rows, columns=["id", "level", "n"])
+    table["percent"] = (100.0 * table["n"] / len(cohort)).round(PERCENT_DECIMALS)
+    ids = [f"results.subsequent_therapy.{key}" for key in table.pop("id")]
+    return comparison_with_published(table, ids, published, len(cohort), contradicted)
+
+
+def range_summary(values: pd.Series) -> dict[str, float]:
+    """Return the median, minimum and maximum of a numeric column."""
+    return {"median": float(values.median()), "min": float(values.min()), "max": float(values.max())}
+
+
+def continuous_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
+                              contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return median (range) of age and tumour diameter beside the published ones, with status."""
+    specs = [("Age (years)", "age_years", "results.baseline.age_years.median", 0),
+             ("Maximum diameter (cm)", "max_diameter_cm", "table1.max_diameter_cm.median", 1)]
+    rows = []
+    for label, column, entry_id, decimals in specs:
+        summary = range_summary(cohort[column])
+        for statistic, field in (("median", "value"), ("minimum", "lower"), ("maximum", "upper")):
+            reproduced = summary[{"median": "median", "minimum": "min", "maximum": "max"}[statistic]]
+            printed = published_or_none(published, entry_id, field)
+            rows.append({"characteristic": label, "statistic": statistic, "reproduced": reproduced,
+                         "published": printed,
+                         "status": comparison_status(printed, reproduced, decimals=decimals,
+                                                     contradicted=field == "value" and entry_id in contradicted)})
+    return pd.DataFrame(rows)
+
+
+def sessions_per_patient(cohort: pd.DataFrame, procedures: pd.DataFrame) -> pd.DataFrame:
+    """Return the number of patients by number of AICE sessions, split by modality."""
+    sessions = procedures.groupby("patient_id").size().rename("sessions")
+    joined = cohort[["patient_id", "aice_modality"]].join(sessions, on="patient_id")
+    from aice_helpers.variables import MODALITY_LABELS
+
+    joined["modality"] = joined["aice_modality"].astype(str).map(MODALITY_LABELS)
+    table = pd.crosstab(joined["sessions"], joined["modality"])
+    return table.reindex(columns=[c for c in MODALITY_LABELS.values() if c in table.columns])
+
+
+def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Return session counts (all, embolized, per modality, one-cycle patients) beside the paper's."""
+    per_patient = procedures.groupby("patient_id").size()
+    modality = cohort.set_index("patient_id")["aice_modality"].astype(str)
+    by_modality = procedures.join(modality, on="patient_id")
+    rows = [
+        ("AICE sessions in all", len(procedures), published_or_none(published, "safety.procedures")),
+        ("sessions with embolization", int(procedures["embolization"].sum()), None),
+        ("sessions with embolization, infusion-only patients",
+         int(by_modality.loc[by_modality["aice_modality"] == "infusion", "embolization"].sum()), None),
+        ("patients with one session", int((per_patient == 1).sum()),
+         published_or_none(published, "table1.aice_cycles.1")),
+        ("patients with two or more sessions", int((per_patient >= 2).sum()),
+         published_or_none(published, "table1.aice_cycles.ge2")),
+        ("most sessions for one patient", int(per_patient.max()), None),
+    ]
+    table = pd.DataFrame(rows, columns=["quantity", "reproduced", "published"])
+    table["status"] = [comparison_status(p, r) for r, p in zip(table["reproduced"], table["published"])]
+    return table
+
+
+COMPARISON_COLUMNS = ("published n", "published %", "published", "status")
+
+
+def for_display(table: pd.DataFrame, compare: bool) -> pd.DataFrame:
+    """Return the table as a chapter shows it: without the paper's columns when not comparing."""
+    return table if compare else table.drop(columns=[c for c in COMPARISON_COLUMNS if c in table.columns])
+
+
+def contradiction_notes(table: pd.DataFrame, denominator: int) -> str:
+    """Return one sentence per row whose printed percentage is not its own count over the total."""
+    notes = []
+    for _, row in table[table["status"] == STATUS_CONTRADICTED].iterrows():
+        if pd.isna(row["published %"]) or pd.isna(row["published n"]):
+            continue
+        implied = 100.0 * row["published n"] / denominator
+        label = f"{row['characteristic']} {row['level']}" if "characteristic" in row else str(row["level"])
+        notes.append(f"- {label}: the paper prints {row['published n']:.0f} patients as {row['published %']:.1f}%, "
+                     f"but {row['published n']:.0f}/{denominator} = {implied:.1f}%.")
+    if not notes:
+        return "Every printed percentage in this table is its own count divided by the number of patients."
+    return "Printed percentages that do not follow from the printed counts:\n\n" + "\n".join(notes)
+
+
+def median_age_note(cohort: pd.DataFrame, published: pd.DataFrame) -> str:
+    """Return the arithmetic showing that the printed median age is impossible given the age groups."""
+    median = published_or_none(published, "results.baseline.age_years.median")
+    at_or_below = published_or_none(published, "table1.age_years.le35")
+    total = len(cohort)
+    middle = (total + 1) // 2
+    observed = float(cohort["age_years"].median())
+    if median is None or at_or_below is None:
+        return ""
+    return (f"With {at_or_below:.0f} of {total} patients aged 35 or younger, the patient in the middle "
+            f"(number {middle} in order of age) is older than 35, so the median age must exceed 35; the paper "
+            f"prints {median:.0f}. Our cohort follows the age groups of Table 1 and so has a median age of "
+            f"{observed:.0f}.")
+
+
+def histology_total_note(published: pd.DataFrame, n_patients: int) -> str:
+    """Return a sentence comparing the sum of the published subtype counts with the number of patients."""
+    counts = published[published.index.str.match(r"^table2\.histology\.[a-z_]+$")]["value"].astype(float)
+    total = int(counts.sum())
+    if total == n_patients:
+        return f"The published subtype counts add up to the {n_patients} patients."
+    return (f"The published subtype counts add up to {total}, not {n_patients}: at least one count is off "
+            f"by {abs(total - n_patients)}, and no cohort of {n_patients} patients can match them all.")
+
+
+def status_summary(tables_by_name: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Return, for each named comparison table, how many rows have each status."""
+    from aice_helpers.scorecard import STATUSES
+
+    counts = {name: table["status"].value_counts() for name, table in tables_by_name.items()}
+    summary = pd.DataFrame(counts).T.reindex(columns=list(STATUSES), fill_value=0).fillna(0).astype(int)
+    summary = summary.loc[:, (summary != 0).any(axis=0)]
+    summary.loc["all"] = summary.sum()
+    return summary

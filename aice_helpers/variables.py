@@ -118,25 +118,30 @@ def subsequent_group(cohort: pd.DataFrame) -> pd.Series:
 
 @dataclass(frozen=True)
 class Characteristic:
-    """A baseline characteristic: a key, the paper's label and the function that groups patients."""
+    """A baseline characteristic: contract column, the paper's label, grouping and level ids.
+
+    ``level_ids`` name the levels of ``grouping`` in order, as in the published-number ids
+    ``table1.<key>.<level id>`` (see data/published/table1.yaml).
+    """
 
     key: str
     label: str
     grouping: Callable[[pd.DataFrame], pd.Series]
+    level_ids: tuple[str, ...]
 
 
 TABLE1_CHARACTERISTICS: tuple[Characteristic, ...] = (
-    Characteristic("age", "Age (years)", age_group),
-    Characteristic("ecog", "ECOG performance status", ecog_group),
-    Characteristic("sex", "Sex", sex_group),
-    Characteristic("tumor_location", "Tumour location", site_group),
-    Characteristic("max_diameter", "Maximum diameter (cm)", diameter_group),
-    Characteristic("distant_metastasis", "Distant metastasis", metastasis_group),
-    Characteristic("grade", "Pathological grade", grade_group),
-    Characteristic("stage", "Stage", stage_group),
-    Characteristic("nlr", "NLR", nlr_group),
-    Characteristic("mgps", "mGPS", mgps_group),
-    Characteristic("therapy", "AICE modality", modality_group),
-    Characteristic("prior_lines", "Lines of previous systemic treatment", prior_lines_group),
-    Characteristic("treatment_cycles", "AICE cycles", cycles_group),
+    Characteristic("age_years", "Age (years)", age_group, ("le35", "gt35")),
+    Characteristic("ecog", "ECOG performance status", ecog_group, ("0_1", "2_3", "4")),
+    Characteristic("sex", "Sex", sex_group, ("male", "female")),
+    Characteristic("tumor_site", "Tumour location", site_group, tuple(SITE_LABELS)),
+    Characteristic("max_diameter_cm", "Maximum diameter (cm)", diameter_group, ("lt10", "ge10")),
+    Characteristic("distant_metastasis", "Distant metastasis", metastasis_group, ("no", "yes")),
+    Characteristic("grade", "Pathological grade", grade_group, ("g1", "g2", "g3")),
+    Characteristic("stage", "Stage", stage_group, ("iii", "iv")),
+    Characteristic("nlr", "NLR", nlr_group, ("le3", "gt3")),
+    Characteristic("mgps", "mGPS", mgps_group, ("0_1", "2")),
+    Characteristic("aice_modality", "AICE modality", modality_group, tuple(MODALITY_LABELS)),
+    Characteristic("prior_systemic_lines", "Lines of previous systemic treatment", prior_lines_group, ("0", "ge1")),
+    Characteristic("aice_cycles", "AICE cycles", cycles_group, ("1", "ge2")),
 )
