@@ -48,7 +48,8 @@ def _cutoff_histogram(ax: plt.Axes, values: pd.Series, cutoff: float, below: str
     ax.axvline(cutoff, color=SECONDARY, linestyle="--", linewidth=1.5)
     n_above = int((values >= cutoff).sum() if above_inclusive else (values > cutoff).sum())
     n_below = len(values) - n_above
-    top = ax.get_ylim()[1]
+    top = ax.get_ylim()[1] * 1.15
+    ax.set_ylim(0, top)
     ax.text(cutoff, top * 0.97, f"{below}: {n_below}  ", ha="right", va="top", color=SECONDARY)
     ax.text(cutoff, top * 0.97, f"  {above}: {n_above}", ha="left", va="top", color=SECONDARY)
     ax.set_xlabel(xlabel)
@@ -106,19 +107,24 @@ def count_bars(counts: pd.DataFrame, title: str, xlabel: str, ylabel: str = "pat
 
 
 def _flow_box(ax: plt.Axes, x: float, y: float, width: float, height: float, text: str,
-              emphasis: bool = False) -> None:
-    """Draw one rounded box of a flow diagram with wrapped text."""
+              emphasis: bool = False, title: str = "") -> None:
+    """Draw one rounded box of a flow diagram: centred text, or a bold title over left-aligned lines."""
     face = PRIMARY if emphasis else "white"
     ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
                                 boxstyle="round,pad=0.01,rounding_size=0.015",
                                 facecolor=face, edgecolor=PRIMARY, linewidth=1.4))
-    ax.text(x, y, text, ha="center", va="center", fontsize=8.5, color="white" if emphasis else "black",
-            wrap=True)
+    colour = "white" if emphasis else "black"
+    if not title:
+        ax.text(x, y, text, ha="center", va="center", fontsize=8.5, color=colour)
+        return
+    ax.text(x, y + height / 2 - 0.03, title, ha="center", va="top", fontsize=9, fontweight="bold", color=colour)
+    ax.text(x - width / 2 + 0.02, y + height / 2 - 0.09, text, ha="left", va="top", fontsize=8.5,
+            color=colour, linespacing=1.35)
 
 
 def patient_flow(source: str, inclusion: Sequence[str], exclusion: Sequence[str], included: str) -> Figure:
     """Return a flow diagram: source population, inclusion and exclusion criteria, patients included."""
-    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 5.2))
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 4.4))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
@@ -127,12 +133,12 @@ def patient_flow(source: str, inclusion: Sequence[str], exclusion: Sequence[str]
         return "\n".join(textwrap.fill(f"• {item}", width, subsequent_indent="  ") for item in items)
 
     _flow_box(ax, 0.5, 0.91, 0.62, 0.13, textwrap.fill(source, 70))
-    _flow_box(ax, 0.25, 0.52, 0.46, 0.5, "Inclusion criteria\n" + bullets(inclusion, 48))
-    _flow_box(ax, 0.75, 0.52, 0.46, 0.5, "Exclusion criteria\n" + bullets(exclusion, 48))
+    _flow_box(ax, 0.25, 0.55, 0.46, 0.4, bullets(inclusion, 52), title="Inclusion criteria")
+    _flow_box(ax, 0.75, 0.55, 0.46, 0.4, bullets(exclusion, 52), title="Exclusion criteria")
     _flow_box(ax, 0.5, 0.1, 0.42, 0.1, included, emphasis=True)
     arrow = dict(arrowstyle="-|>", color=MUTED, linewidth=1.2)
-    ax.annotate("", xy=(0.25, 0.775), xytext=(0.42, 0.845), arrowprops=arrow)
-    ax.annotate("", xy=(0.75, 0.775), xytext=(0.58, 0.845), arrowprops=arrow)
-    ax.annotate("", xy=(0.45, 0.15), xytext=(0.25, 0.27), arrowprops=arrow)
-    ax.annotate("", xy=(0.55, 0.15), xytext=(0.75, 0.27), arrowprops=arrow)
+    ax.annotate("", xy=(0.25, 0.755), xytext=(0.42, 0.845), arrowprops=arrow)
+    ax.annotate("", xy=(0.75, 0.755), xytext=(0.58, 0.845), arrowprops=arrow)
+    ax.annotate("", xy=(0.45, 0.15), xytext=(0.25, 0.345), arrowprops=arrow)
+    ax.annotate("", xy=(0.55, 0.15), xytext=(0.75, 0.345), arrowprops=arrow)
     return fig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import pandas as pd
 
 STATUS_EXACT = "exact"
 STATUS_WITHIN = "within tolerance"
@@ -23,8 +23,9 @@ def comparison_status(published: float | None, reproduced: float | None, decimal
     """Return the status of one comparison: exact to the printed digits, within tolerance, or outside."""
     if contradicted:
         return STATUS_CONTRADICTED
-    if published is None or reproduced is None or _missing(published) or _missing(reproduced):
+    if _missing(published) or _missing(reproduced):
         return STATUS_NOT_COMPARED
+    published, reproduced = float(published), float(reproduced)
     if rounds_to(published, reproduced, decimals):
         return STATUS_EXACT
     if abs(reproduced - published) <= tolerance + 1e-9:
@@ -32,6 +33,6 @@ def comparison_status(published: float | None, reproduced: float | None, decimal
     return STATUS_OUTSIDE
 
 
-def _missing(value: float) -> bool:
-    """Return True for NaN."""
-    return isinstance(value, float) and math.isnan(value)
+def _missing(value: object) -> bool:
+    """Return True for None, NaN and pandas' NA."""
+    return value is None or bool(pd.isna(value))

@@ -93,8 +93,8 @@ def comparison_with_published(table: pd.DataFrame, ids: Sequence[str], published
     audit) get that status whatever the data say.
     """
     result = table.copy()
-    result["published n"] = [published_or_none(published, i) for i in ids]
-    result["published %"] = [published_or_none(published, f"{i}.pct") for i in ids]
+    result["published n"] = pd.array([published_or_none(published, i) for i in ids], dtype="Int64")
+    result["published %"] = pd.array([published_or_none(published, f"{i}.pct") for i in ids], dtype="Float64")
     result["status"] = [
         STATUS_CONTRADICTED if i in contradicted else
         row_status(row["n"], row["published n"], row["percent"], row["published %"], denominator)
@@ -152,7 +152,8 @@ def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
                     else comparison_status(published_total, int(compared["n"].sum())))
     total = pd.DataFrame({"level": ["Total"], "n": [int(compared["n"].sum())],
                           "percent": [round(float(compared["percent"].sum()), PERCENT_DECIMALS)],
-                          "published n": [published_total], "published %": [float("nan")],
+                          "published n": pd.array([published_total], dtype="Int64"),
+                          "published %": pd.array([None], dtype="Float64"),
                           "status": [total_status]})
     return pd.concat([compared, total], ignore_index=True)
 
