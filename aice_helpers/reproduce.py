@@ -1,0 +1,495 @@
+"""The reproduced value of every published number the data can reproduce, keyed by published id.
+
+Each ``*_values`` function covers one part of the paper and returns ``{id: Reproduced}``, computed
+with the book's own helpers (tables, response, safety, survival, cox); nothing statistical is
+re-implemented here. :func:`reproduced_values` combines them and then fills two generic kinds of
+entry from the published metadata:
+
+* a percentage with ``of`` (the id of its count) is 100 · count / the denominator the entry
+  declares (the number of patients when it declares none);
+* an entry with ``see_also`` (the same quantity printed elsewhere) takes that entry's value,
+  provided both have the same unit.
+
+Ids the data cannot reproduce (doses, dates, literature figures, discussion claims, one case
+report) are simply absent; the scorecard shows them as "not reproducible from data".
+
+Codings follow the paper: Table 1's groupings (variables.py); the Cox models of Tables 3/4 use
+size >= 10 vs < 10 cm, metastasis yes vs no, post-AICE regimens 0-1 vs >= 2, grade G3 vs G1+G2,
+stage IV vs III, cycles 1 vs >= 2, best response SD+PD vs PR (no CR occurred; CR counts with PR),
+NLR > 3 vs <= 3, with Breslow ties (SPSS).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from aice_helpers import cox, response, safety, survival, tables, variables
+from aice_helpers.contract import AE_EVENTS, RESPONSES
+from aice_helpers.data import Dataset
+
+PERCENT = 100.0
+MONTHS_PER_YEAR = 12
+UNIT_PERCENT = "percent"
+SAME_QUANTITY = "same quantity as"
+EMPTY_GROUP_NOTE = "no patient in this group"
+ENDPOINTS: dict[str, tuple[str, str]] = {"os": ("os_months", "os_event"), "pfs": ("pfs_months", "pfs_event")}
+LANDMARK_YEARS: dict[str, tuple[int, ...]] = {"os": (2, 3), "pfs": (1, 2)}
+LANDMARK_TRANSFORM = "log-log"  # Greenwood on the log(-log S) scale (Stata, lifelines)
+COX_TIES = "breslow"  # SPSS COXREG
+N_PATIENTS_IDS: tuple[str, ...] = (
+    "abstract.n_patients", "methods.n_patients", "results.baseline.n_patients", "discussion.n_patients",
+    "second_record.abstract.n_patients", "safety.n_patients",
+)
+UNTREATED_AFTER_AICE: tuple[str, ...] = ("none", "unknown")
+MINOR_GRADES: tuple[str, ...] = safety.MINOR_GRADES
+SEVERE_GRADES: tuple[str, ...] = safety.SEVERE_GRADES
+
+
+@dataclass(frozen=True)
+class Reproduced:
+    """One reproduced number: the estimate, its interval or range where it has one, and a note."""
+
+    value: float
+    lower: float | None = None
+    upper: float | None = None
+    note: str = ""
+
+
+Values = dict[str, Reproduced]
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A two-level coding of a cohort column for the subgroup and Cox analyses."""
+
+    label: str  # e.g. "≥10 vs <10 cm"
+    indicator: Callable[[pd.DataFrame], pd.Series]  # 1 for the first-named (exposed) level
+    levels: tuple[str, str]  # published level ids of (indicator 1, indicator 0)
+
+
+def _size_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for a maximum diameter of 10 cm or more (Table 1's split)."""
+    return cox.threshold_indicator(cohort["max_diameter_cm"], ">=", variables.DIAMETER_CUTOFF_CM)
+
+
+def _metastasis_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for distant metastasis at baseline."""
+    return cox.binary_indicator(cohort["distant_metastasis"], [1])
+
+
+def _few_regimens_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for 0-1 treatment regimens after AICE (reference: 2 or more)."""
+    return cox.threshold_indicator(cohort["postop_regimens"], "<=", 1)
+
+
+def _grade3_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for grade G3 (reference: G1 and G2)."""
+    return cox.binary_indicator(cohort["grade"], ["G3"])
+
+
+def _stage4_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for stage IV (reference: III)."""
+    return cox.binary_indicator(cohort["stage"], ["IV"])
+
+
+def _one_cycle_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for a single AICE cycle (reference: 2 or more)."""
+    return cox.threshold_indicator(cohort["aice_cycles"], "<", 2)
+
+
+def _no_response_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for best response SD or PD (reference: PR, with CR if any)."""
+    return cox.binary_indicator(cohort["best_response"].astype(str), list(RESPONSES[2:]))
+
+
+def _high_nlr_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for NLR above 3."""
+    return cox.threshold_indicator(cohort["nlr"], ">", variables.NLR_CUTOFF)
+
+
+CODINGS: dict[str, Coding] = {
+    "max_diameter_cm": Coding("≥10 vs <10 cm (Table 1's split)", _size_indicator, ("ge10", "lt10")),
+    "distant_metastasis": Coding("yes vs no", _metastasis_indicator, ("yes", "no")),
+    "postop_regimens": Coding("0–1 vs ≥2", _few_regimens_indicator, ("0_1", "ge2")),
+    "grade": Coding("G3 vs G1+G2", _grade3_indicator, ("g3", "g1_g2")),
+    "stage": Coding("IV vs III", _stage4_indicator, ("iv", "iii")),
+    "aice_cycles": Coding("1 vs ≥2", _one_cycle_indicator, ("1", "ge2")),
+    "best_response": Coding("SD+PD vs PR", _no_response_indicator, ("sd_pd", "pr")),
+    "nlr": Coding(">3 vs ≤3", _high_nlr_indicator, ("gt3", "le3")),
+}
+COX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "table3": ("os", ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "stage",
+                      "aice_cycles", "best_response")),
+    "table4": ("pfs", ("nlr", "max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "stage",
+                       "aice_cycles", "best_response")),
+}
+SUBGROUP_FACTORS: tuple[str, ...] = ("max_diameter_cm", "distant_metastasis", "postop_regimens")
+# Published level ids that name a coding's level differently: (factor, id level) -> coding level.
+LEVEL_ALIASES: dict[tuple[str, str], str] = {("max_diameter_cm", "le10"): "lt10"}
+LEVEL_ALIAS_NOTE = ("the paper prints this group as '≤10 cm' here; computed on Table 1's split "
+                    "(≥10 vs <10 cm), the one used everywhere else")
+# Univariable claims "P < 0.05" recorded in the published numbers: id -> (factors, endpoints).
+UNIVARIABLE_CLAIMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "abstract.univariate.p_threshold": (("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "nlr"),
+                                        ("os", "pfs")),
+    "results.subgroup.other_factors.p": (("grade", "stage", "aice_cycles", "best_response"), ("os", "pfs")),
+}
+# Multivariable claim "independent prognostic factors for OS (P < 0.05)": id -> (table, factors).
+MULTIVARIABLE_CLAIMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "abstract.multivariate.p_threshold": ("table3", ("max_diameter_cm", "distant_metastasis", "postop_regimens",
+                                                     "grade", "best_response")),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Cohort, Table 1, Table 2, therapy after AICE, response
+
+
+def cohort_size_values(dataset: Dataset) -> Values:
+    """Return the number of patients for every id that states the cohort size."""
+    n = len(dataset.cohort)
+    return {entry_id: Reproduced(n) for entry_id in N_PATIENTS_IDS}
+
+
+def table1_values(dataset: Dataset) -> Values:
+    """Return Table 1's counts (table1.<variable>.<level>), its percentages follow from them."""
+    values: Values = {}
+    for characteristic in variables.TABLE1_CHARACTERISTICS:
+        groups = pd.Series(characteristic.grouping(dataset.cohort))
+        counts = tables.counts_and_percents(groups)
+        for level_id, n in zip(characteristic.level_ids, counts["n"]):
+            values[f"table1.{characteristic.key}.{level_id}"] = Reproduced(int(n))
+    return values
+
+
+def continuous_summary_values(dataset: Dataset) -> Values:
+    """Return the median (range) of tumour diameter and of age."""
+    specs = {"table1.max_diameter_cm.median": "max_diameter_cm", "results.baseline.age_years.median": "age_years"}
+    values: Values = {}
+    for entry_id, column in specs.items():
+        summary = tables.range_summary(dataset.cohort[column])
+        values[entry_id] = Reproduced(summary["median"], summary["min"], summary["max"], "median (range)")
+    return values
+
+
+def histology_values(dataset: Dataset) -> Values:
+    """Return Table 2's count per pathological subtype (table2.histology.<subtype>)."""
+    table = tables.histology_table(dataset.cohort)
+    return {f"table2.histology.{tables.slug(level)}": Reproduced(int(n))
+            for level, n in zip(table["level"], table["n"])}
+
+
+def subsequent_therapy_values(dataset: Dataset) -> Values:
+    """Return the counts of therapy after AICE: any, and each kind (none and unknown included)."""
+    kinds = dataset.cohort["subsequent_therapy"].astype(str)
+    values = {"results.subsequent_therapy.any": Reproduced(int((~kinds.isin(UNTREATED_AFTER_AICE)).sum()))}
+    for kind in variables.SUBSEQUENT_LABELS:
+        values[f"results.subsequent_therapy.{kind}"] = Reproduced(int((kinds == kind).sum()))
+    return values
+
+
+def response_values(dataset: Dataset) -> Values:
+    """Return the best-response counts and the ORR and DCR (percent) with Clopper–Pearson limits."""
+    counts = response.response_counts(dataset.cohort)["n"]
+    values = {f"results.response.{level.lower()}": Reproduced(int(n)) for level, n in counts.items()}
+    rates = {"orr": response.objective_response_rate, "dcr": response.disease_control_rate}
+    for name, rate in rates.items():
+        proportion = rate(dataset.cohort, method="clopper_pearson")
+        values[f"results.response.{name}"] = Reproduced(
+            PERCENT * proportion.estimate, PERCENT * proportion.lower, PERCENT * proportion.upper,
+            f"{proportion.successes}/{proportion.n}, Clopper–Pearson 95% CI")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Safety: Table 5 (per patient), sessions and the SIR grade summary
+
+
+def table5_values(dataset: Dataset) -> Values:
+    """Return Table 5's counts per patient: worst grade per patient and event, and the totals."""
+    if dataset.adverse_events is None:
+        return {}
+    counts = safety.grade_counts(safety.worst_grade_per_patient(dataset.adverse_events))
+    values: Values = {}
+    for event in AE_EVENTS:
+        for column in counts.columns:
+            values[f"table5.{event}.{column.lower()}"] = Reproduced(int(counts.at[event, column]))
+    return values
+
+
+def sessions_values(dataset: Dataset) -> Values:
+    """Return the number of AICE sessions (216 in the paper)."""
+    if dataset.procedures is None:
+        return {}
+    return {"safety.procedures": Reproduced(len(dataset.procedures), note="rows of the procedures file")}
+
+
+def _patients_with(events: pd.DataFrame, grades: tuple[str, ...]) -> int:
+    """Return how many patients had any event in ``grades``."""
+    return safety.units_with_grades(events, [safety.PATIENT_ID], grades)
+
+
+def sir_grade_values(dataset: Dataset) -> Values:
+    """Return the safety paragraph's counts (patients with grade C, D, E, F) and its "~85%" A/B share."""
+    if dataset.adverse_events is None:
+        return {}
+    sessions = safety.worst_grade_per_session(dataset.adverse_events)
+    marrow = sessions[sessions[safety.EVENT] == "myelosuppression"]
+    values = {f"safety.grade_{grade.lower()}": Reproduced(_patients_with(sessions, (grade,)))
+              for grade in safety.SIR_GRADES[2:]}
+    values["safety.myelosuppression.grade_e_f"] = Reproduced(_patients_with(marrow, SEVERE_GRADES))
+    if dataset.procedures is not None:
+        values["safety.grade_ab.pct"] = minor_session_share(dataset, sessions)
+    return values
+
+
+def minor_session_share(dataset: Dataset, sessions: pd.DataFrame) -> Reproduced:
+    """Return the "~85% of sessions grade A or B" in the safety chapter's compared reading (sessions
+    with an event, every event grade A or B), the other readings in the note."""
+    keys = list(safety.SESSION_KEYS)
+    n_sessions = len(dataset.procedures)
+    with_event = len(sessions[keys].drop_duplicates())
+    only_minor = safety.units_with_grades(sessions, keys, MINOR_GRADES, only=True)
+    any_minor = safety.units_with_grades(sessions, keys, MINOR_GRADES)
+    summary = safety.grade_summary(dataset.adverse_events, len(dataset.cohort), n_sessions)
+    minor_events = summary.at[f"only grades {'/'.join(MINOR_GRADES)}", "events_pct"]
+    note = (f"sessions with an event whose events were all grade A or B: {only_minor}/{with_event}; other readings: "
+            f"{only_minor}/{n_sessions} of all sessions, {any_minor}/{n_sessions} sessions with any A or B event, "
+            f"{minor_events:.1f}% of session-events grade A or B")
+    return Reproduced(PERCENT * only_minor / with_event, note=note)
+
+
+# ---------------------------------------------------------------------------------------------
+# Survival: medians, landmarks, follow-up, subgroups
+
+
+def _endpoint_data(cohort: pd.DataFrame, endpoint: str) -> tuple[pd.Series, pd.Series]:
+    """Return the time and event columns of an endpoint."""
+    time_column, event_column = ENDPOINTS[endpoint]
+    return cohort[time_column], cohort[event_column]
+
+
+def _median_record(estimate: survival.MedianEstimate, note: str = "") -> Reproduced:
+    """Return a median with its SPSS interval as a record."""
+    if not estimate.reached:
+        note = "; ".join(filter(None, [note, "median not reached"]))
+    return Reproduced(estimate.estimate, estimate.lower, estimate.upper, note)
+
+
+def survival_values(dataset: Dataset) -> Values:
+    """Return median OS and PFS (SPSS interval) and the landmark rates (log-log Greenwood limits)."""
+    values: Values = {}
+    for endpoint in ENDPOINTS:
+        time, event = _endpoint_data(dataset.cohort, endpoint)
+        values[f"results.survival.{endpoint}.median"] = _median_record(survival.median_spss(time, event),
+                                                                       "Kaplan–Meier, SPSS symmetric 95% CI")
+        years = LANDMARK_YEARS[endpoint]
+        rates = survival.survival_at(time, event, [MONTHS_PER_YEAR * y for y in years], transform=LANDMARK_TRANSFORM)
+        for year, row in zip(years, rates.itertuples()):
+            values[f"results.survival.{endpoint}.year{year}.rate"] = Reproduced(
+                PERCENT * row.survival, PERCENT * row.lower, PERCENT * row.upper,
+                f"S({MONTHS_PER_YEAR * year} months), Greenwood log-log 95% CI, {row.at_risk} at risk")
+    return values
+
+
+def _months(value: float) -> str:
+    """Return a time in months with one decimal, 'NA' when not estimable."""
+    return "NA" if math.isnan(value) else f"{value:.1f}"
+
+
+def followup_values(dataset: Dataset) -> Values:
+    """Return the median (range) of observed OS times; the reverse Kaplan–Meier median is in the note."""
+    time, event = _endpoint_data(dataset.cohort, "os")
+    followup = survival.median_followup(time, event)
+    reverse = followup.reverse_km
+    note = (f"median and range of all observed OS times; reverse Kaplan–Meier median {_months(reverse.estimate)} "
+            f"(95% CI {_months(reverse.lower)}–{_months(reverse.upper)}); median among the {followup.n_censored} "
+            f"censored {_months(followup.median_censored)}")
+    return {"methods.follow_up.median": Reproduced(followup.median_all, *followup.range_all, note)}
+
+
+def _coded(cohort: pd.DataFrame, factor: str) -> pd.Series:
+    """Return the published level id of each patient under a factor's two-level coding."""
+    coding = CODINGS[factor]
+    exposed, reference = coding.levels
+    return coding.indicator(cohort).map({1: exposed, 0: reference})
+
+
+def _logrank_p(cohort: pd.DataFrame, factor: str, endpoint: str) -> float:
+    """Return the log-rank P of an endpoint between a factor's two levels (NaN if only one occurs)."""
+    time, event = _endpoint_data(cohort, endpoint)
+    groups = _coded(cohort, factor)
+    return survival.logrank(time, event, groups).p if groups.nunique() > 1 else math.nan
+
+
+def _group_median(time: pd.Series, event: pd.Series, inside: pd.Series) -> Reproduced:
+    """Return the SPSS median of one subgroup (NaN, with a note, when the group is empty)."""
+    if not inside.any():
+        return Reproduced(math.nan, math.nan, math.nan, EMPTY_GROUP_NOTE)
+    return _median_record(survival.median_spss(time[inside], event[inside]))
+
+
+def subgroup_values(dataset: Dataset) -> Values:
+    """Return subgroup medians (SPSS interval) and log-rank P for size, metastasis and post-AICE regimens."""
+    cohort = dataset.cohort
+    values: Values = {}
+    for factor in SUBGROUP_FACTORS:
+        groups = _coded(cohort, factor)
+        for endpoint in ENDPOINTS:
+            time, event = _endpoint_data(cohort, endpoint)
+            prefix = f"results.subgroup.{factor}.{endpoint}"
+            for level in CODINGS[factor].levels:
+                values[f"{prefix}.{level}.median"] = _group_median(time, event, groups == level)
+            values[f"{prefix}.p"] = Reproduced(_logrank_p(cohort, factor, endpoint),
+                                               note=f"log-rank, {CODINGS[factor].label}")
+    for (factor, alias), level in LEVEL_ALIASES.items():
+        for endpoint in ENDPOINTS:
+            source = values[f"results.subgroup.{factor}.{endpoint}.{level}.median"]
+            note = "; ".join(filter(None, [source.note, LEVEL_ALIAS_NOTE]))
+            values[f"results.subgroup.{factor}.{endpoint}.{alias}.median"] = replace(source, note=note)
+    return values
+
+
+def univariable_claim_values(dataset: Dataset) -> Values:
+    """Return, for each recorded claim 'P < 0.05 in univariable analysis', the largest log-rank P it covers."""
+    values: Values = {}
+    for entry_id, (factors, endpoints) in UNIVARIABLE_CLAIMS.items():
+        p_values = {f"{factor} {endpoint.upper()}": _logrank_p(dataset.cohort, factor, endpoint)
+                    for factor in factors for endpoint in endpoints}
+        values[entry_id] = _largest_p(p_values, "log-rank")
+    return values
+
+
+def _largest_p(p_values: Mapping[str, float], test: str) -> Reproduced:
+    """Return the largest of several P values, listing them all in the note."""
+    listed = ", ".join(f"{name} {p:.3g}" for name, p in p_values.items())
+    largest = math.nan if any(math.isnan(p) for p in p_values.values()) else max(p_values.values())
+    return Reproduced(largest, note=f"largest {test} P of: {listed}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cox models (Tables 3 and 4)
+
+
+def cox_model(cohort: pd.DataFrame, endpoint: str, factors: tuple[str, ...]) -> cox.CoxResult:
+    """Return the multivariable Cox model (Breslow ties) of an endpoint on the factors' codings."""
+    time_column, event_column = ENDPOINTS[endpoint]
+    data = pd.DataFrame({factor: CODINGS[factor].indicator(cohort) for factor in factors})
+    data[time_column], data[event_column] = cohort[time_column], cohort[event_column]
+    covariates = {factor: (factor, CODINGS[factor].levels[1]) for factor in factors}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cox.ModelWarning)  # problems are kept in the result
+        return cox.fit_cox(data, time_column, event_column, covariates, ties=COX_TIES)
+
+
+def cox_values(dataset: Dataset) -> Values:
+    """Return β, HR (95% CI) and Wald P of every row of Tables 3 and 4, and the multivariable claims."""
+    values: Values = {}
+    models = {}
+    for table, (endpoint, factors) in COX_TABLES.items():
+        model = cox_model(dataset.cohort, endpoint, factors)
+        models[table] = model
+        note = "; ".join(["Breslow ties, Wald CI", *model.problems])
+        rows = model.table.set_index("label")
+        for factor in factors:
+            row = rows.loc[factor]
+            coding_note = f"{CODINGS[factor].label}; {note}"
+            values[f"{table}.{factor}.beta"] = Reproduced(row["beta"], note=coding_note)
+            values[f"{table}.{factor}.hr"] = Reproduced(row["hr"], row["lower"], row["upper"], coding_note)
+            values[f"{table}.{factor}.p"] = Reproduced(row["p"], note=coding_note)
+    for entry_id, (table, factors) in MULTIVARIABLE_CLAIMS.items():
+        p_column = models[table].table.set_index("label")["p"]
+        values[entry_id] = _largest_p({factor: float(p_column[factor]) for factor in factors}, "Wald")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic: percentages of counts, and the same quantity printed elsewhere
+
+
+def _denominator(published: pd.DataFrame, entry_id: str, default: int) -> int:
+    """Return the denominator an entry declares, or ``default`` when it declares none."""
+    declared = published.at[entry_id, "denominator"]
+    return default if pd.isna(declared) else int(declared)
+
+
+def _percent_of(published: pd.DataFrame, entry_id: str, values: Values, n_patients: int) -> Reproduced | None:
+    """Return 100 · count / declared denominator for a percentage whose count is reproduced."""
+    count = values.get(str(published.at[entry_id, "of"]))
+    if count is None:
+        return None
+    denominator = _denominator(published, entry_id, n_patients)
+    declared = "" if pd.notna(published.at[entry_id, "denominator"]) else " (no denominator printed: patients)"
+    return Reproduced(PERCENT * count.value / denominator, note=f"{count.value:g}/{denominator}{declared}")
+
+
+def _same_quantity(published: pd.DataFrame, entry_id: str, values: Values) -> Reproduced | None:
+    """Return the reproduced value of the entry this one names in ``see_also``, if units agree."""
+    target = str(published.at[entry_id, "see_also"])
+    if target not in values or published.at[target, "unit"] != published.at[entry_id, "unit"]:
+        return None
+    source = values[target]
+    if source.note.startswith(SAME_QUANTITY):
+        return source
+    return replace(source, note="; ".join(filter(None, [f"{SAME_QUANTITY} {target}", source.note])))
+
+
+def derived_values(published: pd.DataFrame, values: Values, n_patients: int) -> Values:
+    """Return the percentages (``of``) and restatements (``see_also``) that follow from ``values``."""
+    derived: Values = {}
+    pending = [i for i in published.index if i not in values
+               and (pd.notna(published.at[i, "of"]) or pd.notna(published.at[i, "see_also"]))]
+    while pending:
+        known = values | derived
+        found = {}
+        for entry_id in pending:
+            has_count = pd.notna(published.at[entry_id, "of"]) and published.at[entry_id, "unit"] == UNIT_PERCENT
+            result = (_percent_of(published, entry_id, known, n_patients) if has_count
+                      else _same_quantity(published, entry_id, known) if pd.notna(published.at[entry_id, "see_also"])
+                      else None)
+            if result is not None:
+                found[entry_id] = result
+        if not found:
+            break
+        derived |= found
+        pending = [i for i in pending if i not in found]
+    return derived
+
+
+# ---------------------------------------------------------------------------------------------
+# Everything
+
+
+SECTION_FUNCTIONS: tuple[Callable[[Dataset], Values], ...] = (
+    cohort_size_values, table1_values, continuous_summary_values, histology_values, subsequent_therapy_values,
+    response_values, table5_values, sessions_values, sir_grade_values, survival_values, followup_values,
+    subgroup_values, univariable_claim_values, cox_values,
+)
+
+
+def reproduced_values(dataset: Dataset, published: pd.DataFrame | None = None) -> dict[str, Reproduced]:
+    """Return the reproduced value of every published number the data can reproduce, by id."""
+    if published is None:
+        from aice_helpers.published import load_published
+
+        published = load_published()
+    values: Values = {}
+    for function in SECTION_FUNCTIONS:
+        values |= function(dataset)
+    values = {entry_id: value for entry_id, value in values.items() if entry_id in published.index}
+    values |= derived_values(published, values, len(dataset.cohort))
+    return {entry_id: _as_floats(value) for entry_id, value in values.items()}
+
+
+def _as_floats(value: Reproduced) -> Reproduced:
+    """Return the record with plain Python floats (None and NaN kept as they are)."""
+    def plain(x: float | None) -> float | None:
+        return None if x is None else float(x)
+
+    return Reproduced(float(value.value), plain(value.lower), plain(value.upper), value.note)
+

@@ -1,0 +1,256 @@
+"""The scorecard: status rules by kind of quantity, the table on the committed data, and the CLI."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aice_helpers import scorecard
+from aice_helpers.contract import COHORT_FILE, DATA_DIR
+from aice_helpers.data import Dataset, load_dataset
+from aice_helpers.published import load_published
+from aice_helpers.reproduce import Reproduced
+from aice_helpers.scorecard import (
+    SCORECARD_STATUSES,
+    STATUS_CONTRADICTED,
+    STATUS_EXACT,
+    STATUS_NOT_REPRODUCIBLE,
+    STATUS_OUTSIDE,
+    STATUS_WITHIN,
+    comparison_status,
+    component_status,
+    entry_status,
+    rounds_to,
+    scorecard_summary,
+    scorecard_table,
+)
+from aice_helpers.synthesis import HISTOLOGY_ADJUSTED_SUBTYPE
+from aice_helpers.tables import slug
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+COUNT_PREFIXES = ("table1.", "table2.", "table5.", "results.subsequent_therapy.", "results.response.")
+REQUIRED_CSV_COLUMNS = ("id", "published", "reproduced", "status")
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    """Return the committed data."""
+    return load_dataset(DATA_DIR)
+
+
+@pytest.fixture(scope="module")
+def published() -> pd.DataFrame:
+    """Return every published number."""
+    return load_published()
+
+
+@pytest.fixture(scope="module")
+def table(dataset: Dataset, published: pd.DataFrame) -> pd.DataFrame:
+    """Return the scorecard of the committed data (contradictions from the audit, when present)."""
+    return scorecard_table(dataset, published)
+
+
+def entry(**fields: object) -> dict[str, object]:
+    """Return a published entry with defaults for the fields a test does not set."""
+    return {"id": "x.y", "section": "results", "decimals": 1, "unit": "ratio"} | fields
+
+
+# ----------------------------------------------------------------------------- status rules
+
+
+def test_existing_helpers_keep_working() -> None:
+    assert rounds_to(37.2, 37.17, 1)
+    assert comparison_status(37.2, 37.29, decimals=1, tolerance=0.1) == STATUS_WITHIN
+    assert comparison_status(None, 3) == scorecard.STATUS_NOT_COMPARED
+    assert STATUS_NOT_REPRODUCIBLE in scorecard.STATUSES
+
+
+@pytest.mark.parametrize(("reproduced", "status"), [(1.74, STATUS_EXACT), (1.85, STATUS_WITHIN), (1.9, STATUS_OUTSIDE),
+                                                    (1.56, STATUS_WITHIN), (1.5, STATUS_OUTSIDE)])
+def test_hazard_ratio_within_ten_percent_on_the_log_scale(reproduced: float, status: str) -> None:
+    assert component_status(1.7, reproduced, 1, "hazard_ratio") == status
+
+
+@pytest.mark.parametrize(("published", "operator", "reproduced", "status"), [
+    (0.043, "=", 0.0434, STATUS_EXACT), (0.043, "=", 0.02, STATUS_WITHIN), (0.043, "=", 0.07, STATUS_OUTSIDE),
+    (0.56, "=", 0.30, STATUS_WITHIN), (0.56, "=", 0.03, STATUS_OUTSIDE), (0.001, "<", 0.0004, STATUS_EXACT),
+    (0.001, "<", 0.003, STATUS_WITHIN), (0.001, "<", 0.2, STATUS_OUTSIDE), (0.05, "<", 0.04, STATUS_EXACT),
+    (0.05, "<", 0.06, STATUS_OUTSIDE),
+])
+def test_p_value_same_side_of_005(published: float, operator: str, reproduced: float, status: str) -> None:
+    assert component_status(published, reproduced, 3, "p", p_operator=operator) == status
+
+
+@pytest.mark.parametrize(("kind", "published", "reproduced", "decimals", "status"), [
+    ("count", 42, 42, 0, STATUS_EXACT), ("count", 42, 43, 0, STATUS_OUTSIDE),
+    ("percent", 8.9, 8.849, 1, STATUS_WITHIN), ("percent", 37.2, 37.35, 1, STATUS_OUTSIDE),
+    ("median", 19.0, 19.4, 1, STATUS_WITHIN), ("median", 19.0, 19.6, 1, STATUS_OUTSIDE),
+    ("landmark", 45.1, 45.9, 1, STATUS_WITHIN), ("landmark", 45.1, 46.3, 1, STATUS_OUTSIDE),
+    ("beta", 0.551, 0.64, 3, STATUS_WITHIN), ("beta", 0.551, 0.66, 3, STATUS_OUTSIDE),
+    ("proportion", 28.3, 28.39, 1, STATUS_WITHIN), ("proportion", 28.3, 28.45, 1, STATUS_OUTSIDE),
+    ("approximate_percent", 85, 87.4, 0, STATUS_WITHIN), ("approximate_percent", 85, 87.7, 0, STATUS_OUTSIDE),
+])
+def test_tolerance_by_kind(kind: str, published: float, reproduced: float, decimals: int, status: str) -> None:
+    assert component_status(published, reproduced, decimals, kind) == status
+
+
+def test_interval_limits_have_their_own_tolerance() -> None:
+    median = entry(unit="months", value=19.0, lower=12.8, upper=25.3, interval="ci95")
+    assert entry_status(median, Reproduced(19.0, 13.7, 25.3)) == STATUS_WITHIN
+    assert entry_status(median, Reproduced(19.0, 14.0, 25.3)) == STATUS_OUTSIDE
+    assert entry_status(median, Reproduced(19.0, 12.8, 25.3)) == STATUS_EXACT
+    assert entry_status(median, Reproduced(19.0)) == STATUS_OUTSIDE  # a printed limit with nothing beside it
+
+
+def test_contradicted_overrides_everything() -> None:
+    count = entry(unit="patients", value=5, decimals=0)
+    assert entry_status(count, Reproduced(5), contradicted=True) == STATUS_CONTRADICTED
+    assert entry_status(count, None, contradicted=True) == STATUS_CONTRADICTED
+    assert entry_status(count, None) == STATUS_NOT_REPRODUCIBLE
+
+
+def test_contradicted_ids_come_from_the_audit(monkeypatch: pytest.MonkeyPatch, dataset: Dataset,
+                                              published: pd.DataFrame) -> None:
+    fake = types.ModuleType("aice_helpers.audit")
+    fake.audit_findings = lambda frame: [("finding", len(frame))]
+    fake.contradicted_ids = lambda findings: {"table1.sex.male", "methods.cisplatin.dose.min"}
+    monkeypatch.setitem(sys.modules, "aice_helpers.audit", fake)
+    statuses = scorecard_table(dataset, published, sections=["table1", "methods"]).set_index("id")["status"]
+    assert statuses["table1.sex.male"] == STATUS_CONTRADICTED
+    assert statuses["methods.cisplatin.dose.min"] == STATUS_CONTRADICTED
+    assert statuses["table1.sex.female"] == STATUS_EXACT
+
+
+def test_explicit_contradicted_set(dataset: Dataset, published: pd.DataFrame) -> None:
+    result = scorecard_table(dataset, published, sections=["table1"], contradicted={"table1.grade.g1"})
+    assert result.set_index("id").at["table1.grade.g1", "status"] == STATUS_CONTRADICTED
+
+
+# ----------------------------------------------------------------------------- the committed data
+
+
+def test_every_published_number_has_one_row_and_a_known_status(table: pd.DataFrame, published: pd.DataFrame) -> None:
+    assert list(table["id"]) == list(published.index)
+    assert set(table["status"]) <= set(SCORECARD_STATUSES)
+    for column in ("id", "section", "table", "row", "quantity", "published", "published_lower", "published_upper",
+                   "reproduced", "reproduced_lower", "reproduced_upper", "difference", "tolerance", "status"):
+        assert column in table.columns
+
+
+def test_table_counts_are_exact_or_contradicted(table: pd.DataFrame, published: pd.DataFrame) -> None:
+    """Table 1, Table 2, therapy, response and Table 5 counts are never merely outside tolerance.
+
+    One exception is allowed only where the paper forces it: Table 2 adds up to 114, so the cohort
+    has one patient fewer in the adjusted subtype (synthesis.HISTOLOGY_ADJUSTED_SUBTYPE); the audit
+    marks that count as contradicted, and without the audit it is the only count allowed outside.
+    """
+    counts = table[(table["quantity"] == "count") & table["id"].str.startswith(COUNT_PREFIXES)]
+    printed = published[(published["unit"] == "patients") & published.index.str.startswith(COUNT_PREFIXES)]
+    assert list(counts["id"]) == list(printed.index)
+    assert set(counts["status"]) <= {STATUS_EXACT, STATUS_CONTRADICTED, STATUS_OUTSIDE}
+    outside = set(counts.loc[counts["status"] == STATUS_OUTSIDE, "id"])
+    table2_total = published.loc[published.index.str.fullmatch(r"table2\.histology\.[a-z_]+"), "value"].sum()
+    assert table2_total != len(load_dataset(DATA_DIR).cohort)
+    assert outside <= {f"table2.histology.{slug(HISTOLOGY_ADJUSTED_SUBTYPE)}"}
+
+
+def test_orr_row_is_exact(table: pd.DataFrame) -> None:
+    row = table.set_index("id").loc["results.response.orr"]
+    assert row["status"] == STATUS_EXACT
+    assert (round(row["reproduced_lower"], 1), round(row["reproduced_upper"], 1)) == (28.3, 46.8)
+
+
+def test_not_reproducible_numbers(table: pd.DataFrame) -> None:
+    statuses = table.set_index("id")["status"]
+    assert statuses["methods.cisplatin.dose.min"] == STATUS_NOT_REPRODUCIBLE
+    assert statuses["paper.meta.title"] == STATUS_NOT_REPRODUCIBLE
+
+
+def test_survival_rows_hold_the_registry_values(table: pd.DataFrame, dataset: Dataset) -> None:
+    from aice_helpers.survival import median_spss
+
+    direct = median_spss(dataset.cohort["pfs_months"], dataset.cohort["pfs_event"])
+    row = table.set_index("id").loc["results.survival.pfs.median"]
+    assert (row["reproduced"], row["reproduced_lower"], row["reproduced_upper"]) == \
+        pytest.approx((direct.estimate, direct.lower, direct.upper))
+    assert row["difference"] == pytest.approx(direct.estimate - 11.0)
+
+
+def test_summary_counts_every_row(table: pd.DataFrame) -> None:
+    summary = scorecard_summary(table)
+    assert list(summary.columns) == [*SCORECARD_STATUSES, "total"]
+    assert summary.at["all", "total"] == len(table)
+    assert summary.loc["table1", "total"] == (table["section"] == "table1").sum()
+    assert (summary.drop(index="all").sum() == summary.loc["all"]).all()
+
+
+def test_sections_filter(dataset: Dataset, published: pd.DataFrame) -> None:
+    result = scorecard_table(dataset, published, sections=["table3"], contradicted=())
+    assert set(result["section"]) == {"table3"} and len(result) == 21
+    prefixed = scorecard_table(dataset, published, sections=["results.survival"], contradicted=())
+    assert prefixed["id"].str.startswith("results.survival.").all()
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "csv"])
+def test_rendered_formats(table: pd.DataFrame, published: pd.DataFrame, fmt: str) -> None:
+    text = scorecard.rendered_scorecard(table, published, fmt)
+    assert "results.response.orr" in text
+    assert "37.2 (28.3–46.8)" in text or fmt == "csv"
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def run_scorecard_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Return the finished ``python -m aice_helpers scorecard ARGUMENTS`` (the project's virtualenv)."""
+    python = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([python, "-m", "aice_helpers", "scorecard", *arguments], capture_output=True, text=True,
+                          env=environment, cwd=REPO, check=False)
+
+
+def test_cli_csv(published: pd.DataFrame) -> None:
+    result = run_scorecard_cli("--format", "csv")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout), dtype={"published": str})
+    assert set(REQUIRED_CSV_COLUMNS) <= set(frame.columns)
+    assert list(frame["id"]) == list(published.index)
+    assert set(frame["status"]) <= set(SCORECARD_STATUSES)
+
+
+def test_cli_section_text() -> None:
+    result = run_scorecard_cli("--section", "table4")
+    assert result.returncode == 0, result.stderr
+    assert "table4.nlr.hr" in result.stdout and "table3." not in result.stdout
+
+
+def test_cli_broken_data_folder_exits_1_without_traceback(tmp_path: Path) -> None:
+    for path in DATA_DIR.glob("*.csv"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    cohort = (tmp_path / COHORT_FILE).read_text(encoding="utf-8").replace(",male,", ",robot,", 1)
+    (tmp_path / COHORT_FILE).write_text(cohort, encoding="utf-8")
+    result = run_scorecard_cli("--data", str(tmp_path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "robot" in result.stderr and COHORT_FILE in result.stderr
+    assert result.stdout == ""
+
+
+def test_cli_missing_data_folder_exits_1_without_traceback(tmp_path: Path) -> None:
+    result = run_scorecard_cli("--data", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "not found" in result.stderr
+
+
+def test_without_the_audit_module_nothing_is_contradicted(monkeypatch: pytest.MonkeyPatch,
+                                                          published: pd.DataFrame) -> None:
+    monkeypatch.setitem(sys.modules, "aice_helpers.audit", None)  # import now fails as if the module were absent
+    assert scorecard.contradicted_by_audit(published) == set()
