@@ -14,7 +14,8 @@ STAGE     := $(BUILD)/stage
 HTML      := $(BUILD)/html
 BUILT     := $(HTML)/.built
 
-NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# The chapters are the notebooks the table of contents lists, in its order.
+NOTEBOOKS := $(addsuffix .ipynb,$(shell grep -o 'notebooks/[A-Za-z0-9_]*' _toc.yml))
 EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(NOTEBOOKS))
 HELPERS   := $(wildcard aice_helpers/*.py) tools/notebook_tools.py
 DATA      := $(wildcard data/*.csv data/published/*.yaml)
@@ -63,7 +64,7 @@ book: $(BUILT)
 
 ## Every test: helpers, notebooks against their stored outputs (nbval), the built book in a browser.
 test: $(BUILT)
-	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
+	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS)
 
 ## Unit tests only (no build).
 unit: $(INSTALLED)
