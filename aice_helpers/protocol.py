@@ -65,4 +65,4 @@ def treatment_schedule(published: pd.DataFrame) -> pd.DataFrame:
          "only for tumours with a rich blood supply on imaging or angiography"),
         ("Cycle length", "", "", f"every {_span(published, 'methods.cycle_weeks')} weeks"),
     ]
-    return pd.DataFrame(rows, columns=["component", "route", "dose", "when"])
+    return pd.DataFrame(rows, columns=["component", "route", "dose", "when"]).set_index("component")

@@ -227,6 +227,7 @@ def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, published: 
         ("most sessions for one patient", int(per_patient.max()), None),
     ]
     table = pd.DataFrame(rows, columns=["quantity", "reproduced", "published"])
+    table["published"] = pd.array(table["published"], dtype="Int64")
     table["status"] = [comparison_status(p, r) for r, p in zip(table["reproduced"], table["published"])]
     return table
 
@@ -234,9 +235,25 @@ def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, published: 
 COMPARISON_COLUMNS = ("published n", "published %", "published", "status")
 
 
-def for_display(table: pd.DataFrame, compare: bool) -> pd.DataFrame:
-    """Return the table as a chapter shows it: without the paper's columns when not comparing."""
-    return table if compare else table.drop(columns=[c for c in COMPARISON_COLUMNS if c in table.columns])
+MISSING_MARK = "—"
+
+
+def for_display(table: pd.DataFrame, compare: bool = True) -> pd.DataFrame:
+    """Return the table as a chapter shows it: labels as the index, a dash where the paper prints
+    nothing, and without the paper's columns when not comparing."""
+    shown = table if compare else table.drop(columns=[c for c in COMPARISON_COLUMNS if c in table.columns])
+    labels = []
+    for column in shown.columns:
+        if pd.api.types.is_numeric_dtype(shown[column]) or column in COMPARISON_COLUMNS:
+            break
+        labels.append(column)
+    if labels:
+        shown = shown.set_index(labels)
+    shown = shown.copy()
+    for column in shown.columns:
+        if column.startswith("published") and shown[column].isna().any():
+            shown[column] = shown[column].astype(object).where(shown[column].notna(), MISSING_MARK)
+    return shown
 
 
 def contradiction_notes(table: pd.DataFrame, denominator: int) -> str:
