@@ -142,3 +142,612 @@ def patient_flow(source: str, inclusion: Sequence[str], exclusion: Sequence[str]
     ax.annotate("", xy=(0.45, 0.15), xytext=(0.25, 0.345), arrowprops=arrow)
     ax.annotate("", xy=(0.55, 0.15), xytext=(0.75, 0.345), arrowprops=arrow)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Primer figures (worked examples of aice_helpers.teaching)
+
+
+def worked_km_curves(tables: dict[str, pd.DataFrame], title: str = "", annotate: bool = False,
+                     xlabel: str = "months since first AICE") -> Figure:
+    """Return Kaplan–Meier steps from worked tables (columns t_i, S(t_i), d_i, c_i), censored times as ticks."""
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.8, 3.8))
+    for colour, (label, table) in zip(PALETTE, tables.items()):
+        times = np.r_[0.0, table["t_i"].to_numpy(float)]
+        surv = np.r_[1.0, table["S(t_i)"].to_numpy(float)]
+        ax.step(times, surv, where="post", color=colour, linewidth=2, label=label)
+        censored = table[table["c_i"] > 0]
+        ax.plot(censored["t_i"], censored["S(t_i)"], linestyle="none", marker="|", markersize=14,
+                markeredgewidth=2, color=colour)
+        if annotate:
+            for _, row in table[table["d_i"] > 0].iterrows():
+                ax.annotate(f"{row['S(t_i)']:.4g}", (row["t_i"], row["S(t_i)"]), xytext=(4, -12),
+                            textcoords="offset points", fontsize=8, color=MUTED)
+    ax.plot([], [], linestyle="none", marker="|", markersize=14, markeredgewidth=2, color="black",
+            label="censored")
+    ax.set_xlim(left=0)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("estimated survival S(t)")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return fig
+
+
+def interval_band_panels(bands: pd.DataFrame, transforms: Sequence[str] = ("plain", "log", "log-log"),
+                         xlabel: str = "months") -> Figure:
+    """Return one panel per interval transform: S(t) steps, the pointwise band shaded, S = 0.5 dashed."""
+    fig, axes = plt.subplots(1, len(transforms), figsize=(FULL_WIDTH, 3.3), sharey=True)
+    times = np.r_[0.0, bands["t_i"].to_numpy(float)]
+    surv = np.r_[1.0, bands["S(t_i)"].to_numpy(float)]
+    for ax, transform in zip(np.atleast_1d(axes), transforms):
+        lower = np.r_[1.0, bands[f"{transform} lower"].to_numpy(float)]
+        upper = np.r_[1.0, bands[f"{transform} upper"].to_numpy(float)]
+        ax.fill_between(times, lower, upper, step="post", color=PRIMARY, alpha=0.25, linewidth=0)
+        ax.step(times, lower, where="post", color=PRIMARY, linewidth=0.8)
+        ax.step(times, upper, where="post", color=PRIMARY, linewidth=0.8)
+        ax.step(times, surv, where="post", color="black", linewidth=1.8)
+        ax.axhline(0.5, color=SECONDARY, linestyle="--", linewidth=1)
+        ax.set_title(transform)
+        ax.set_xlabel(xlabel)
+        ax.set_xlim(0, times[-1])
+        ax.set_ylim(0, 1.05)
+    np.atleast_1d(axes)[0].set_ylabel("S(t) and its interval")
+    return fig
+
+
+def partial_likelihood_plot(curve: pd.DataFrame, beta_hat: float, title: str = "") -> Figure:
+    """Return log L(β) against β (columns beta, log L), the maximum marked, hazard ratio e^β on top."""
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.8, 3.6))
+    ax.plot(curve["beta"], curve["log L"], color=PRIMARY, linewidth=2)
+    top = float(np.interp(beta_hat, curve["beta"], curve["log L"]))
+    ax.axvline(beta_hat, color=SECONDARY, linestyle="--", linewidth=1)
+    ax.plot([beta_hat], [top], marker="o", color=SECONDARY)
+    label = f"maximum at β = {beta_hat:.4f}\nhazard ratio $e^{{\\beta}}$ = {np.exp(beta_hat):.4f}"
+    ax.annotate(label, (beta_hat, top),
+                xytext=(-40, -110), textcoords="offset points", va="top", fontsize=9, color=SECONDARY,
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
+    ax.set_xlabel("β")
+    ax.set_ylabel("log partial likelihood, log L(β)")
+    ax.set_title(title)
+    hr_axis = ax.secondary_xaxis("top", functions=(np.exp, lambda hr: np.log(np.clip(hr, 1e-300, None))))
+    hr_axis.set_xlabel(r"hazard ratio $e^{\beta}$")
+    low, high = float(curve["beta"].min()), float(curve["beta"].max())
+    hr_axis.set_xticks([t for t in (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10, 20) if np.exp(low) <= t <= np.exp(high)])
+    hr_axis.xaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
+    return fig
+
+
+def hazard_scenarios(illustration: pd.DataFrame, xlabel: str = "months") -> Figure:
+    """Return hazards, hazard ratio (log scale) and survival of two groups, one column per scenario."""
+    scenarios = list(dict.fromkeys(illustration["scenario"]))
+    fig, axes = plt.subplots(3, len(scenarios), figsize=(FULL_WIDTH, 7.2), sharex=True, squeeze=False)
+    for column, scenario in enumerate(scenarios):
+        part = illustration[illustration["scenario"] == scenario]
+        hazard_ax, ratio_ax, survival_ax = axes[:, column]
+        for colour, (group, rows) in zip(PALETTE, part.groupby("group", sort=False)):
+            hazard_ax.plot(rows["time"], rows["hazard"], color=colour, linewidth=2, label=group)
+            survival_ax.plot(rows["time"], rows["survival"], color=colour, linewidth=2, label=group)
+        first = part[part["group"] == part["group"].iloc[0]]
+        ratio_ax.plot(first["time"], first["hazard ratio"], color="black", linewidth=2)
+        ratio_ax.axhline(1.0, color=MUTED, linestyle=":", linewidth=1)
+        ratio_ax.set_yscale("log")
+        ratio_ax.set_ylim(0.05, 20)
+        ratio_ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
+        hazard_ax.set_title(scenario)
+        hazard_ax.set_ylim(bottom=0)
+        survival_ax.set_ylim(0, 1.05)
+        survival_ax.set_xlabel(xlabel)
+    axes[0, 0].set_ylabel("hazard h(t)\n(per month)")
+    axes[1, 0].set_ylabel("hazard ratio\nlarge / small")
+    axes[2, 0].set_ylabel("survival S(t)")
+    axes[0, 0].legend(title="tumour", loc="upper left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- response and safety figures
+
+RESPONSE_COLOURS: dict[str, tuple[float, float, float] | str] = {
+    "CR": PALETTE[2], "PR": PALETTE[0], "SD": PALETTE[7], "PD": PALETTE[3]}
+RESPONSE_NAMES: dict[str, str] = {"CR": "complete response", "PR": "partial response",
+                                  "SD": "stable disease", "PD": "progressive disease"}
+RECIST_LINES: dict[float, str] = {-30.0: "−30%: partial response", 20.0: "+20%: progression"}
+WATERFALL_MAX_BARS = 400
+SWIMMER_MAX_PATIENTS = 120
+GRADE_COLOURMAP = "YlOrRd"
+
+
+def evenly_spaced_positions(n: int, k: int | None) -> np.ndarray:
+    """Return k of the positions 0..n-1, evenly spaced and including both ends (all if k >= n)."""
+    if k is None or k >= n:
+        return np.arange(n)
+    if k < 1:
+        raise ValueError(f"need at least one position, got {k}")
+    return np.unique(np.linspace(0, n - 1, k).round().astype(int))
+
+
+def shown_count_text(shown: int, total: int, noun: str, how: str) -> str:
+    """Return 'all 113 patients' or '400 of 1,000,000 patients, <how>' for a figure title."""
+    return f"all {total:,} {noun}" if shown == total else f"{shown:,} of {total:,} {noun}, {how}"
+
+
+def _response_legend_handles(categories: Sequence[str]) -> list:
+    """Return one coloured patch per response category present, in RECIST order."""
+    return [mpl.patches.Patch(color=RESPONSE_COLOURS[c], label=RESPONSE_NAMES[c])
+            for c in RESPONSE_COLOURS if c in set(categories)]
+
+
+def waterfall_plot(cohort: pd.DataFrame, max_bars: int | None = WATERFALL_MAX_BARS) -> Figure:
+    """Return a waterfall plot: one bar per patient's best % change in target lesions, by response.
+
+    Bars are sorted from the largest growth to the largest shrinkage and coloured by best response;
+    dashed lines mark RECIST's -30% and +20%; a dot beyond a bar's end marks a new lesion. With
+    more than ``max_bars`` patients, that many are drawn, evenly spaced in rank, and the title says so.
+    """
+    from aice_helpers.synthesis_extras import BEST_PCT_CHANGE, BEST_RESPONSE, NEW_LESION
+
+    change = pd.to_numeric(cohort[BEST_PCT_CHANGE], errors="coerce")
+    measured = change.notna().to_numpy()
+    response = cohort[BEST_RESPONSE].astype(str).to_numpy()[measured]
+    new_lesion = (pd.to_numeric(cohort[NEW_LESION], errors="coerce").fillna(0).to_numpy()[measured] == 1
+                  if NEW_LESION in cohort else np.zeros(int(measured.sum()), dtype=bool))
+    values = change.to_numpy()[measured]
+    order = np.argsort(-values, kind="stable")
+    chosen = order[evenly_spaced_positions(len(order), max_bars)]
+    values, response, new_lesion = values[chosen], response[chosen], new_lesion[chosen]
+    x = np.arange(len(values))
+
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 4.0))
+    ax.bar(x, values, width=0.8 if len(x) <= 150 else 1.0, linewidth=0,
+           color=[RESPONSE_COLOURS[r] for r in response])
+    tip = values + np.where(values >= 0, 1, -1) * 4.0
+    if new_lesion.any():
+        ax.plot(x[new_lesion], tip[new_lesion], linestyle="none", marker="o", markersize=3.2, color="black")
+    ax.axhline(0, color="black", linewidth=0.8)
+    for level, label in RECIST_LINES.items():
+        ax.axhline(level, color=MUTED, linestyle="--", linewidth=1.0)
+        ax.text(1.0, level, f" {label}", transform=ax.get_yaxis_transform(), ha="left", va="center",
+                fontsize=8, color=MUTED)
+    ax.set_xlim(-1, len(x))
+    ax.set_ylim(min(-100.0, float(values.min(initial=0)) - 8), max(40.0, float(values.max(initial=0)) + 10))
+    ax.set_xticks([])
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel("patients, from the largest growth to the largest shrinkage")
+    ax.set_ylabel("best change in sum of\ntarget-lesion diameters (%)")
+    shown = shown_count_text(len(x), len(order), "patients", "evenly spaced in rank")
+    ax.set_title(f"Best change in target lesions ({shown})")
+    handles = _response_legend_handles(response)
+    if new_lesion.any():
+        handles.append(mpl.lines.Line2D([], [], linestyle="none", marker="o", markersize=3.2, color="black",
+                                        label="new lesion"))
+    ax.legend(handles=handles, loc="lower left", fontsize=8)
+    return fig
+
+
+def swimmer_plot(cohort: pd.DataFrame, procedures: pd.DataFrame, max_patients: int | None = None) -> Figure:
+    """Return a swimmer plot: one bar per patient from first AICE to death or last follow-up.
+
+    Bars are coloured by best response and sorted by follow-up; black ticks mark AICE sessions, a
+    diamond progression, a cross death and an arrow a patient alive at last follow-up. At most
+    ``max_patients`` (default SWIMMER_MAX_PATIENTS) are drawn, evenly spaced by follow-up; the
+    title says how many.
+    """
+    from aice_helpers.synthesis_extras import BEST_RESPONSE, PATIENT_ID, SESSION_MONTH
+
+    limit = SWIMMER_MAX_PATIENTS if max_patients is None else max_patients
+    follow_up = pd.to_numeric(cohort["os_months"]).to_numpy()
+    order = np.argsort(follow_up, kind="stable")
+    chosen = cohort.iloc[order[evenly_spaced_positions(len(order), limit)]]
+    y = np.arange(len(chosen))
+    months = chosen["os_months"].to_numpy(dtype=float)
+    died = chosen["os_event"].to_numpy() == 1
+    pfs = chosen["pfs_months"].to_numpy(dtype=float)
+    progressed = (chosen["pfs_event"].to_numpy() == 1) & ~(died & (pfs >= months))
+
+    row_of = pd.Series(y, index=chosen[PATIENT_ID].astype(str).to_numpy())
+    sessions = procedures[procedures[PATIENT_ID].astype(str).isin(row_of.index)]
+    session_rows = row_of.reindex(sessions[PATIENT_ID].astype(str)).to_numpy()
+    session_months = pd.to_numeric(sessions[SESSION_MONTH], errors="coerce").to_numpy()
+
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 1.7 + 0.062 * len(chosen)))
+    ax.barh(y, months, height=0.72, linewidth=0,
+            color=[RESPONSE_COLOURS[r] for r in chosen[BEST_RESPONSE].astype(str)])
+    marker_size = 14 if len(chosen) > 60 else 22
+    ax.scatter(session_months, session_rows, marker="|", s=marker_size, linewidths=0.8, color="black", zorder=3)
+    ax.scatter(pfs[progressed], y[progressed], marker="D", s=marker_size * 0.8, color="black",
+               edgecolors="white", linewidths=0.4, zorder=4)
+    ax.scatter(months[died], y[died], marker="X", s=marker_size, color="black", linewidths=0, zorder=4)
+    ax.scatter(months[~died] + 0.9, y[~died], marker=">", s=marker_size, color="black", linewidths=0, zorder=4)
+    ax.set_ylim(-1, len(chosen))
+    longest = float(np.nanmax(months, initial=1.0))
+    ax.set_xlim(-0.015 * longest, longest * 1.04 + 1)  # room left of 0 shows the first session's tick
+    ax.set_yticks([])
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("months since first AICE")
+    ax.set_ylabel("patients, sorted by follow-up")
+    shown = shown_count_text(len(chosen), len(cohort), "patients", "evenly spaced by follow-up")
+    ax.set_title(f"Course of each patient ({shown})")
+    handles = _response_legend_handles(chosen[BEST_RESPONSE].astype(str))
+    marker = dict(linestyle="none", color="black")
+    handles += [
+        mpl.lines.Line2D([], [], marker="|", markersize=6, markeredgewidth=1.0, label="AICE session", **marker),
+        mpl.lines.Line2D([], [], marker="D", markersize=4.5, label="progression", **marker),
+        mpl.lines.Line2D([], [], marker="X", markersize=6, label="death", **marker),
+        mpl.lines.Line2D([], [], marker=">", markersize=5.5, label="alive at last follow-up", **marker),
+    ]
+    ax.legend(handles=handles, loc="lower right", fontsize=8, title="bar: best response", title_fontsize=8)
+    return fig
+
+
+def worst_grade_bars(counts: pd.DataFrame, n_patients: int | None = None) -> Figure:
+    """Return stacked horizontal bars of patients by worst SIR grade per event (most frequent on top)."""
+    ordered = counts.loc[counts.sum(axis=1).sort_values(kind="stable").index]
+    grades = list(ordered.columns)
+    colours = mpl.colormaps[GRADE_COLOURMAP](np.linspace(0.22, 0.88, len(grades)))
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.42 * len(ordered) + 1.4))
+    positions = np.arange(len(ordered))
+    left = np.zeros(len(ordered))
+    for grade, colour in zip(grades, colours):
+        widths = ordered[grade].to_numpy(dtype=float)
+        ax.barh(positions, widths, left=left, height=0.62, color=colour, edgecolor="white", linewidth=0.6,
+                label=str(grade))
+        left += widths
+    for y, total in zip(positions, left):
+        label = f"{int(total)}" + (f" ({100 * total / n_patients:.1f}%)" if n_patients else "")
+        ax.text(total + max(left.max(), 1) * 0.01, y, label, va="center", fontsize=8, color=MUTED)
+    ax.set_yticks(positions, ordered.index)
+    ax.set_xlim(0, max(left.max(), 1) * 1.18)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("patients (each counted once per event, at the worst grade)")
+    ax.set_title("Treatment-related adverse events by worst SIR grade")
+    ax.legend(title="SIR grade", loc="lower right", fontsize=8, title_fontsize=8, ncols=len(grades))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaplan–Meier figures with numbers at risk, median intervals, forest plots (survival chapters)
+# Imports used only by the survival figures below (kept here so the code above stays untouched).
+import math  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+KM_MAX_STEPS = 2000  # vertices of a drawn curve; longer curves are sampled on a grid this fine
+KM_MAX_CENSOR_MARKS = 150  # censor ticks per curve; with more censored times, one tick per time bin
+KM_BAND_ALPHA = 0.13
+KM_TICK_MONTHS = 12.0
+KM_NICE_MULTIPLES = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
+KM_MAIN_HEIGHT = 3.5
+KM_RISK_ROW_HEIGHT = 0.22
+KM_GRID_PANEL_HEIGHT = 2.7
+KM_GRID_MAX_TICKS = 6
+KM_SINGLE_MAX_TICKS = 12
+
+
+def km_tick_step(max_time: float, max_ticks: int = KM_SINGLE_MAX_TICKS, base: float = KM_TICK_MONTHS) -> float:
+    """Return the x tick spacing: ``base`` months, or the smallest nice multiple of it giving ≤ max_ticks intervals."""
+    for multiple in KM_NICE_MULTIPLES:
+        if max_time <= base * multiple * max_ticks:
+            return base * multiple
+    return base * KM_NICE_MULTIPLES[-1] * math.ceil(max_time / (base * KM_NICE_MULTIPLES[-1] * max_ticks))
+
+
+def thinned_censor_marks(times: np.ndarray, survival: np.ndarray, x_max: float,
+                         max_marks: int = KM_MAX_CENSOR_MARKS) -> tuple[np.ndarray, np.ndarray]:
+    """Return at most ``max_marks`` censor marks: all of them if few, else the first in each of max_marks time bins."""
+    if len(times) <= max_marks:
+        return times, survival
+    bins = np.floor(times / x_max * max_marks).clip(0, max_marks - 1)
+    _, first = np.unique(bins, return_index=True)
+    return times[first], survival[first]
+
+
+def thinned_steps(times: np.ndarray, *values: np.ndarray, max_steps: int = KM_MAX_STEPS) -> tuple[np.ndarray, ...]:
+    """Return a step function (times from 0, right-continuous values) sampled on ≤ max_steps grid points if longer."""
+    if len(times) <= max_steps:
+        return (times, *values)
+    grid = np.linspace(0.0, float(times[-1]), max_steps)
+    index = np.searchsorted(times, grid, side="right") - 1
+    return (grid, *(v[index] for v in values))
+
+
+@dataclass(frozen=True)
+class KMCurve:
+    """What a Kaplan–Meier figure draws for one group: steps, band, censor marks, median, n and events."""
+
+    label: str
+    n: int
+    events: int
+    times: np.ndarray
+    survival: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    censor_times: np.ndarray
+    censor_survival: np.ndarray
+    median: float
+    last_time: float
+    time: np.ndarray
+    table_times: np.ndarray
+    table_survival: np.ndarray
+
+    def survival_at(self, t: float) -> float:
+        """Return S(t) of the full (not thinned) estimate; NaN beyond the last observed time."""
+        if t > self.last_time:
+            return float("nan")
+        position = np.searchsorted(self.table_times, t, side="right") - 1
+        return float(self.table_survival[position])
+
+
+def km_curve(time: Sequence[float], event: Sequence[int], label: str = "",
+             max_steps: int = KM_MAX_STEPS, max_marks: int = KM_MAX_CENSOR_MARKS) -> KMCurve:
+    """Return the drawable Kaplan–Meier estimate (lifelines via survival.km_table) with its log-log band."""
+    from aice_helpers import survival
+
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=int)
+    table = survival.km_table(t, e)
+    x = table.index.to_numpy(float)
+    s = table["survival"].to_numpy(float)
+    lower, upper = survival.ci_bands(s, table["greenwood"].to_numpy(float), "log-log")
+    lower, upper = np.where(s >= 1.0, 1.0, lower), np.where(s >= 1.0, 1.0, upper)
+    censored = table["censored"].to_numpy() > 0
+    censor_t, censor_s = thinned_censor_marks(x[censored], s[censored], float(x[-1]), max_marks)
+    full_x, full_s = np.r_[0.0, x], np.r_[1.0, s]
+    steps = thinned_steps(full_x, full_s, np.r_[1.0, lower], np.r_[1.0, upper], max_steps=max_steps)
+    return KMCurve(label=label, n=int(t.size), events=int(e.sum()), times=steps[0], survival=steps[1],
+                   lower=steps[2], upper=steps[3], censor_times=censor_t, censor_survival=censor_s,
+                   median=survival.first_time_at_or_below(x, s, survival.MEDIAN_PROBABILITY),
+                   last_time=float(x[-1]), time=t, table_times=full_x, table_survival=full_s)
+
+
+def _km_legend_label(curve: KMCurve) -> str:
+    """Return '<label> (n = N; median M mo)' or '… median not reached'."""
+    median = "median not reached" if np.isnan(curve.median) else f"median {curve.median:.1f} mo"
+    return f"{curve.label} (n = {curve.n}; {median})"
+
+
+def _p_text(p: float) -> str:
+    """Return 'Log-rank P = 0.006' or 'Log-rank P < 0.001'."""
+    return "Log-rank P < 0.001" if p < 0.001 else f"Log-rank P = {p:.3f}"
+
+
+def _draw_km(ax: plt.Axes, risk_ax: plt.Axes, legend_ax: plt.Axes, curves: Mapping[str, tuple], xlabel: str,
+             landmarks: Sequence[float] | None, show_median: bool, at_risk_times: Sequence[float] | None,
+             logrank_p: float | None, max_ticks: int, small: bool) -> None:
+    """Draw Kaplan–Meier curves on ``ax``, their legend (and log-rank P) on ``legend_ax`` above it, and the
+    numbers at risk, aligned with the x ticks, on ``risk_ax`` below it."""
+    from aice_helpers import survival
+
+    colours = [PRIMARY] if len(curves) == 1 else list(PALETTE)
+    estimates = [km_curve(time, event, str(label)) for label, (time, event) in curves.items()]
+    x_max = max(curve.last_time for curve in estimates)
+    step = km_tick_step(x_max, max_ticks)
+    x_end = step * max(1, math.ceil(x_max / step - 1e-9))
+    ticks = np.arange(0.0, x_end + step / 2, step)
+    font = 7.5 if small else 8.5
+    medians = [c.median for c in estimates if show_median and not np.isnan(c.median)]
+    if medians:
+        ax.plot([0, max(medians)], [0.5, 0.5], linestyle="--", linewidth=0.8, color=MUTED, zorder=1)
+    for curve, colour in zip(estimates, colours):
+        ax.fill_between(curve.times, curve.lower, curve.upper, step="post", color=colour, alpha=KM_BAND_ALPHA,
+                        linewidth=0, zorder=2)
+        ax.step(curve.times, curve.survival, where="post", color=colour, linewidth=1.7 if small else 2.0,
+                label=_km_legend_label(curve), zorder=3)
+        ax.plot(curve.censor_times, curve.censor_survival, linestyle="none", marker="|", markersize=6 if small else 7,
+                markeredgewidth=1.0, color=colour, zorder=4)
+        if show_median and not np.isnan(curve.median):
+            ax.plot([curve.median, curve.median], [0, 0.5], linestyle="--", linewidth=0.9, color=colour, zorder=1)
+        for landmark in landmarks or ():
+            value = curve.survival_at(landmark)
+            if np.isnan(value):
+                continue
+            ax.plot([landmark], [value], marker="o", markersize=4, color=colour, zorder=5)
+            ax.annotate(f"{100 * value:.1f}%", (landmark, value), xytext=(5, 6), textcoords="offset points",
+                        fontsize=font, color=colour, zorder=5,
+                        bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=0.6))
+    for landmark in landmarks or ():
+        ax.axvline(landmark, color=MUTED, linestyle=":", linewidth=0.8, zorder=1)
+    handles, labels = ax.get_legend_handles_labels()
+    if not small:
+        handles.append(mpl.lines.Line2D([], [], linestyle="none", marker="|", markersize=7, markeredgewidth=1.0,
+                                        color="0.2"))
+        labels.append("censored")
+    legend_ax.axis("off")
+    legend = legend_ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 0), borderaxespad=0,
+                              fontsize=font, ncols=1 if small else 2, handlelength=1.6, columnspacing=1.5,
+                              title=_p_text(logrank_p) if logrank_p is not None else None, title_fontsize=font,
+                              alignment="left")
+    legend.set_in_layout(True)
+    ax.set_xlim(0, x_end)
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_ylim(0, 1.03)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Survival probability")
+    ax.grid(axis="x", visible=False)
+
+    risk_times = ticks if at_risk_times is None else np.asarray(at_risk_times, dtype=float)
+    counts = [survival.numbers_at_risk(curve.time, None, list(risk_times)).iloc[0].to_numpy() for curve in estimates]
+    widest = max(len(str(int(c[0]))) for c in counts) if counts else 1
+    for row, (count, colour) in enumerate(zip(counts, colours)):
+        for when, number in zip(risk_times, count):
+            risk_ax.text(when, row, f"{int(number)}", ha="center", va="center", fontsize=font, color=colour)
+    risk_ax.set_xlim(ax.get_xlim())
+    risk_ax.set_ylim(len(estimates) - 0.5, -0.5)
+    risk_ax.set_yticks(range(len(estimates)), [curve.label for curve in estimates], fontsize=font)
+    for tick_label, colour in zip(risk_ax.get_yticklabels(), colours):
+        tick_label.set_color(colour)
+    risk_ax.tick_params(axis="y", length=0, pad=4 + 0.32 * font * widest)
+    risk_ax.xaxis.set_visible(False)
+    risk_ax.grid(False)
+    for spine in risk_ax.spines.values():
+        spine.set_visible(False)
+    risk_ax.text(0.0, 1.0, "Number at risk", transform=risk_ax.transAxes, ha="left", va="bottom", fontsize=font,
+                 fontweight="bold")
+
+
+def _legend_height(entries: int, columns: int, with_title: bool) -> float:
+    """Return the height in inches of a legend row: one line per row of entries, one for the title."""
+    return 0.19 * (math.ceil(entries / columns) + (1 if with_title else 0)) + 0.02
+
+
+def _risk_height(rows: int) -> float:
+    """Return the height in inches of a numbers-at-risk table with ``rows`` groups."""
+    return KM_RISK_ROW_HEIGHT * (rows + 0.4)
+
+
+def km_plot(curves: Mapping[str, tuple], title: str, xlabel: str = "months", landmarks: Sequence[float] | None = None,
+            show_median: bool = True, at_risk_times: Sequence[float] | None = None,
+            logrank_p: float | None = None) -> Figure:
+    """Return a Kaplan–Meier figure: curves {label: (time, event)} with censor marks, log-log bands, medians,
+    optional landmark rates and log-rank P, and the numbers at risk under the x ticks.
+
+    Fast for very large groups: curves with more than KM_MAX_STEPS distinct times are drawn on a grid that fine,
+    and at most KM_MAX_CENSOR_MARKS censor marks are drawn per curve.
+    """
+    rows = len(curves)
+    legend_height = _legend_height(rows + 1, 2, logrank_p is not None)
+    heights = [legend_height, KM_MAIN_HEIGHT, _risk_height(rows)]
+    fig = plt.figure(figsize=(FULL_WIDTH, sum(heights) + 1.0))
+    grid = fig.add_gridspec(3, 1, height_ratios=heights)
+    legend_ax, ax, risk_ax = (fig.add_subplot(grid[i]) for i in range(3))
+    _draw_km(ax, risk_ax, legend_ax, curves, xlabel, landmarks, show_median, at_risk_times, logrank_p,
+             KM_SINGLE_MAX_TICKS, small=False)
+    legend_ax.set_title(title)
+    return fig
+
+
+def km_grid(panels: Sequence[Mapping], ncols: int = 2, xlabel: str = "months", show_median: bool = True,
+            title: str = "") -> Figure:
+    """Return small multiples of km_plot: one panel per mapping with keys curves, title, logrank_p (optional).
+
+    Vertical ticks on the curves mark censored patients (the small panels leave that legend entry out).
+    """
+    nrows = math.ceil(len(panels) / ncols)
+    rows = max(len(panel["curves"]) for panel in panels)
+    small = ncols > 1
+    legend_height = _legend_height(rows + (0 if small else 1), 1 if small else 2, True)
+    heights = [legend_height, KM_GRID_PANEL_HEIGHT, _risk_height(rows)]
+    fig = plt.figure(figsize=(FULL_WIDTH, nrows * (sum(heights) + 0.9) + (0.3 if title else 0)))
+    grid = fig.add_gridspec(3 * nrows, ncols, height_ratios=heights * nrows)
+    for index, panel in enumerate(panels):
+        row, column = divmod(index, ncols)
+        legend_ax, ax, risk_ax = (fig.add_subplot(grid[3 * row + i, column]) for i in range(3))
+        _draw_km(ax, risk_ax, legend_ax, panel["curves"], xlabel, None, show_median, None, panel.get("logrank_p"),
+                 KM_GRID_MAX_TICKS if small else KM_SINGLE_MAX_TICKS, small=small)
+        legend_ax.set_title(panel.get("title", ""), fontsize=10)
+    if title:
+        fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
+    return fig
+
+
+def forest_plot(table: pd.DataFrame, label_col: str, hr_col: str, lower_col: str, upper_col: str,
+                p_col: str | None = None, title: str = "") -> Figure:
+    """Return hazard ratios with 95% CIs on a log axis (reference line at 1) and their values in a text column.
+
+    Rows whose HR or interval is missing (reference levels, models that failed) are listed without a marker.
+    """
+    rows = table.reset_index(drop=True)
+    k = len(rows)
+    fig = plt.figure(figsize=(FULL_WIDTH, 0.34 * k + 1.3))
+    grid = fig.add_gridspec(1, 2, width_ratios=[2.4, 1.3], wspace=0.02)
+    ax = fig.add_subplot(grid[0])
+    text_ax = fig.add_subplot(grid[1], sharey=ax)
+    hr, lower, upper = (rows[c].astype(float).to_numpy() for c in (hr_col, lower_col, upper_col))
+    drawn = np.isfinite(hr) & np.isfinite(lower) & np.isfinite(upper) & (lower > 0)
+    y = np.arange(k)
+    ax.hlines(y[drawn], lower[drawn], upper[drawn], color=PRIMARY, linewidth=1.6)
+    ax.plot(hr[drawn], y[drawn], marker="s", markersize=6, linestyle="none", color=PRIMARY)
+    ax.axvline(1.0, color=MUTED, linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    span = np.r_[lower[drawn], upper[drawn], 1.0]
+    low, high = float(span.min()) / 1.25, float(span.max()) * 1.25
+    ax.set_xlim(low, high)
+    candidates = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+    ax.set_xticks([t for t in candidates if low <= t <= high])
+    ax.xaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+    ax.set_yticks(y, rows[label_col].astype(str).tolist())
+    ax.set_ylim(k - 0.5, -1.3)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("Hazard ratio (95% CI), log scale")
+    text_ax.axis("off")
+    text_ax.set_xlim(0, 1)
+    text_ax.text(0.02, -1.0, "HR (95% CI)", fontweight="bold", va="center", fontsize=9)
+    if p_col is not None:
+        text_ax.text(0.98, -1.0, "P", fontweight="bold", va="center", ha="right", fontsize=9)
+    for i in range(k):
+        shown = (f"{hr[i]:.2f} ({lower[i]:.2f}–{upper[i]:.2f})" if drawn[i]
+                 else ("1 (reference)" if hr[i] == 1.0 else "not estimable"))
+        text_ax.text(0.02, i, shown, va="center", fontsize=9)
+        if p_col is not None:
+            p = rows.at[i, p_col]
+            p_shown = p if isinstance(p, str) else ("" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}"))
+            text_ax.text(0.98, i, p_shown, va="center", ha="right", fontsize=9)
+    ax.set_title(title)
+    return fig
+
+
+def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str = "",
+                         xlabel: str = "months") -> Figure:
+    """Return the Kaplan–Meier curve near its median with the log and log-log bands, and below it the median's
+    interval by each method of survival.median_intervals (SPSS symmetric, Brookmeyer–Crowley log, log-log, plain)."""
+    from aice_helpers import survival
+
+    table = survival.km_table(time, event)
+    x = np.r_[0.0, table.index.to_numpy(float)]
+    s = np.r_[1.0, table["survival"].to_numpy(float)]
+    greenwood = np.r_[0.0, table["greenwood"].to_numpy(float)]
+    methods = survival.median_intervals(time, event)
+    finite = methods[["lower", "upper"]].to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    median = float(methods["median"].iloc[0])
+    spread = max(float(np.ptp(finite)) if finite.size else 0.0, 1.0)
+    left = max(0.0, float(finite.min()) - 0.35 * spread) if finite.size else 0.0
+    right = float(finite.max()) + 0.35 * spread if finite.size else float(x[-1])
+    fig = plt.figure(figsize=(FULL_WIDTH, 5.2))
+    grid = fig.add_gridspec(2, 1, height_ratios=[3.0, 1.6])
+    ax = fig.add_subplot(grid[0])
+    bars = fig.add_subplot(grid[1], sharex=ax)
+    band_colours = {"log": PALETTE[2], "log-log": PALETTE[1], "plain": PALETTE[4]}
+    for transform, colour in band_colours.items():
+        lo, hi = survival.ci_bands(s, greenwood, transform)
+        lo, hi = np.where(s >= 1, 1.0, lo), np.where(s >= 1, 1.0, hi)
+        style = {"log": "-", "log-log": "--", "plain": ":"}[transform]
+        ax.step(x, lo, where="post", color=colour, linestyle=style, linewidth=1.2, label=f"{transform} band")
+        ax.step(x, hi, where="post", color=colour, linestyle=style, linewidth=1.2)
+    ax.step(x, s, where="post", color="black", linewidth=2, label="Kaplan–Meier estimate")
+    for (_, method), colour in zip(methods.iloc[1:].iterrows(), [band_colours[b] for b in ("log", "log-log", "plain")]):
+        crossings = [v for v in (method["lower"], method["upper"]) if np.isfinite(v)]
+        ax.plot(crossings, [0.5] * len(crossings), linestyle="none", marker="o", markersize=5, color=colour,
+                markeredgecolor="white", zorder=5)
+    ax.axhline(0.5, color=MUTED, linewidth=0.9)
+    ax.axvline(median, color="black", linestyle=":", linewidth=0.9)
+    ax.set_xlim(left, right)
+    window = (x >= left) & (x <= right)
+    low_s = float(s[window].min()) if window.any() else 0.0
+    high_s = float(s[window].max()) if window.any() else 1.0
+    ax.set_ylim(max(0.0, low_s - 0.15), min(1.0, high_s + 0.15))
+    ax.set_ylabel("Survival probability")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title)
+    ax.tick_params(labelbottom=False)
+    method_colours = [PRIMARY, band_colours["log"], band_colours["log-log"], band_colours["plain"]]
+    for row, ((_, method), colour) in enumerate(zip(methods.iterrows(), method_colours)):
+        lo, hi = method["lower"], method["upper"]
+        if np.isfinite(lo) and np.isfinite(hi):
+            bars.plot([lo, hi], [row, row], color=colour, linewidth=3, solid_capstyle="butt")
+            bars.text(hi, row, f"  {lo:.1f}–{hi:.1f}", va="center", fontsize=8, color=colour)
+        bars.plot([method["median"]], [row], marker="o", color="black", markersize=4)
+    bars.axvline(median, color="black", linestyle=":", linewidth=0.9)
+    bars.set_yticks(range(len(methods)), [_short_method(m) for m in methods["method"]], fontsize=8)
+    bars.set_ylim(len(methods) - 0.5, -0.5)
+    bars.grid(axis="y", visible=False)
+    bars.set_xlabel(xlabel)
+    return fig
+
+
+def _short_method(method: str) -> str:
+    """Return a short axis label for a median-interval method of survival.median_intervals."""
+    if method.startswith("symmetric"):
+        return "SPSS: symmetric ± 1.96 SE"
+    return "Brookmeyer–Crowley, " + method.split(", ")[-1]
