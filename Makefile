@@ -4,6 +4,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# Chapters execute in parallel, one per core.
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
 
 PYTHON_BOOTSTRAP ?= python3
 VENV      := .venv
