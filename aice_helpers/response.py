@@ -15,7 +15,7 @@ Choices:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +27,10 @@ from scipy.stats.contingency import expected_freq
 from statsmodels.stats.proportion import proportion_confint
 
 from aice_helpers.contract import COHORT_COLUMNS, RESPONSES, contract_column
+from aice_helpers.scorecard import STATUS_NOT_COMPARED, comparison_status
+from aice_helpers.synthesis_extras import BEST_PCT_CHANGE, SESSION_MONTH
+from aice_helpers.tables import comparison_with_published, published_or_none
+from aice_helpers.variables import TABLE1_CHARACTERISTICS
 
 
 BEST_RESPONSE = contract_column(COHORT_COLUMNS, "best_response")
@@ -241,3 +245,216 @@ def response_by_subgroup(cohort: pd.DataFrame, factors: Mapping[str, FactorSpec]
                          100 * counts["responders"] / n if n else float("nan"),
                          result.test, result.min_expected, result.chi2, result.p_value))
     return pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))
+
+
+# ----------------------------------------------------------------------------- the chapter's tables
+
+RESPONSE_LABELS: dict[str, str] = dict(zip(RESPONSES, (
+    "Complete response (CR)",
+    "Partial response (PR)",
+    "Stable disease (SD)",
+    "Progressive disease (PD)",
+), strict=True))
+RATE_LABELS: dict[str, str] = {"ORR": "Objective response rate", "DCR": "Disease control rate"}
+RATE_FUNCTIONS: dict[str, Callable[..., Proportion]] = {"ORR": objective_response_rate,
+                                                        "DCR": disease_control_rate}
+CI_METHOD_LABELS: dict[str, str] = {"clopper_pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score"}
+STATISTICS: tuple[str, ...] = ("estimate", "lower limit", "upper limit")
+RATE_DECIMALS = 1  # the paper prints rates and limits with one decimal
+INTERVAL_LIMIT_TOLERANCE_PCT = 0.1
+REPRODUCED_DECIMALS = 2  # one more than printed, so a truncated printed limit is visible
+
+POSTOP_CUTOFF = 2
+POSTOP_LABEL = "Postoperative therapy (regimens)"
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def response_id(response: str) -> str:
+    """Return the published-number id of a best-response count, e.g. 'results.response.pr'."""
+    return f"results.response.{response.lower()}"
+
+
+def rate_id(rate: str) -> str:
+    """Return the published-number id of ORR or DCR, e.g. 'results.response.orr'."""
+    return f"results.response.{rate.lower()}"
+
+
+def response_counts_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
+                                   contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return CR, PR, SD, PD counts and percent of all patients, with the paper's beside and a status."""
+    counts = response_counts(cohort)
+    table = pd.DataFrame({"response": [RESPONSE_LABELS[r] for r in counts.index],
+                          "n": counts["n"].to_numpy(),
+                          "percent": counts["percent"].round(RATE_DECIMALS).to_numpy()})
+    ids = [response_id(r) for r in counts.index]
+    return comparison_with_published(table, ids, published, len(cohort), contradicted).set_index("response")
+
+
+def rate_intervals(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> dict[tuple[str, str], Proportion]:
+    """Return ORR and DCR with each interval method, keyed by (rate, method)."""
+    return {(rate, method): function(cohort, method, alpha)  # type: ignore[arg-type]
+            for rate, function in RATE_FUNCTIONS.items() for method in CI_METHOD_LABELS}
+
+
+def rates_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
+                         contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return ORR and DCR (estimate and limits, %) by interval method beside the paper's, indexed by
+    (rate, interval, statistic).
+
+    The estimate must agree to the printed decimal; a limit may differ by up to
+    INTERVAL_LIMIT_TOLERANCE_PCT. Rows of a method other than the one the paper used (its
+    ``ci_method``) show the printed number for reference, with status 'not compared'.
+    """
+    rows = []
+    for (rate, method), result in rate_intervals(cohort).items():
+        entry_id = rate_id(rate)
+        paper_method = published.at[entry_id, "ci_method"] if entry_id in published.index else None
+        values = (result.estimate, result.lower, result.upper)
+        for statistic, field, value in zip(STATISTICS, ("value", "lower", "upper"), values, strict=True):
+            printed = published_or_none(published, entry_id, field)
+            reproduced = 100 * value
+            tolerance = 0.0 if statistic == "estimate" else INTERVAL_LIMIT_TOLERANCE_PCT
+            status = (comparison_status(printed, reproduced, RATE_DECIMALS, tolerance,
+                                        contradicted=entry_id in contradicted)
+                      if method == paper_method else STATUS_NOT_COMPARED)
+            rows.append({"rate": rate, "interval": CI_METHOD_LABELS[method], "statistic": statistic,
+                         "reproduced %": round(reproduced, REPRODUCED_DECIMALS),
+                         "published": printed, "status": status})
+    return pd.DataFrame(rows).set_index(["rate", "interval", "statistic"])
+
+
+def rates_table(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """Return responders, n, estimate, limits and width (%), indexed by rate and interval method."""
+    rows = []
+    for (rate, method), result in rate_intervals(cohort, alpha).items():
+        rows.append({"rate": RATE_LABELS[rate], "interval": CI_METHOD_LABELS[method],
+                     "patients": result.successes, "of": result.n,
+                     "estimate %": round(100 * result.estimate, REPRODUCED_DECIMALS),
+                     "lower %": round(100 * result.lower, REPRODUCED_DECIMALS),
+                     "upper %": round(100 * result.upper, REPRODUCED_DECIMALS),
+                     "width (points)": round(100 * (result.upper - result.lower), REPRODUCED_DECIMALS)})
+    return pd.DataFrame(rows).set_index(["rate", "interval"])
+
+
+def _truncated_not_rounded(printed: float, reproduced: float, decimals: int) -> bool:
+    """Return True when the printed value is the reproduced one cut off (not rounded) at ``decimals``."""
+    scale = 10 ** decimals
+    return (round(reproduced, decimals) != printed
+            and abs(np.floor(reproduced * scale + 1e-9) / scale - printed) < 1e-9)
+
+
+def interval_method_note(comparison: pd.DataFrame) -> str:
+    """Return sentences on how far each method's limits are from the printed ones (largest gaps)."""
+    flat = comparison.reset_index()
+    limits = flat[(flat["statistic"] != "estimate") & flat["published"].notna()].copy()
+    if limits.empty:
+        return ""
+    limits["gap"] = (limits["reproduced %"] - limits["published"].astype(float)).abs()
+    sentences = []
+    for method, part in limits.groupby("interval", sort=False):
+        worst = part.loc[part["gap"].idxmax()]
+        verdict = ("within" if worst["gap"] <= INTERVAL_LIMIT_TOLERANCE_PCT + 1e-9 else "beyond")
+        sentences.append(f"With the {method} interval, the limits lie within {worst['gap']:.2f} percentage "
+                         f"points of the printed ones (largest gap: the {worst['rate']} {worst['statistic']}, "
+                         f"{worst['reproduced %']:.2f}% against {worst['published']:.1f}%), {verdict} the "
+                         f"tolerance of {INTERVAL_LIMIT_TOLERANCE_PCT} point.")
+        truncated = [row for _, row in part.iterrows()
+                     if _truncated_not_rounded(float(row["published"]), float(row["reproduced %"]), RATE_DECIMALS)]
+        for row in truncated:
+            sentences.append(f"The printed {row['rate']} {row['statistic']} of {row['published']:.1f}% is the "
+                             f"{method} value {row['reproduced %']:.2f}% cut off after one decimal rather "
+                             f"than rounded.")
+    return " ".join(sentences)
+
+
+def postop_regimens_group(cohort: pd.DataFrame) -> pd.Categorical:
+    """Return the number of therapy regimens after AICE as 0–1 / ≥2 (the paper's grouping)."""
+    regimens = cohort[contract_column(COHORT_COLUMNS, "postop_regimens")]
+    labels = np.where(regimens >= POSTOP_CUTOFF, f"≥{POSTOP_CUTOFF}", f"0–{POSTOP_CUTOFF - 1}")
+    return pd.Categorical(labels, categories=[f"0–{POSTOP_CUTOFF - 1}", f"≥{POSTOP_CUTOFF}"], ordered=True)
+
+
+def baseline_subgroup_factors() -> dict[str, FactorSpec]:
+    """Return the Table 1 groupings plus postoperative therapy (0–1 vs ≥2), keyed by label."""
+    factors: dict[str, FactorSpec] = {c.label: c.grouping for c in TABLE1_CHARACTERISTICS}
+    factors[POSTOP_LABEL] = postop_regimens_group
+    return factors
+
+
+def response_by_baseline_subgroup(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Return ORR by level of every baseline subgroup, with the χ² or exact test of each factor."""
+    return response_by_subgroup(cohort, baseline_subgroup_factors())
+
+
+def format_p_value(p_value: float) -> str:
+    """Return a P value as printed in the book: '<0.001', three decimals, or '–' when not tested."""
+    if p_value is None or pd.isna(p_value):
+        return "–"
+    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def p_value_phrase(p_value: float) -> str:
+    """Return 'P < 0.001' or 'P = 0.029' for use in a sentence."""
+    shown = format_p_value(p_value)
+    return f"P {shown[0]} {shown[1:]}" if shown.startswith("<") else f"P = {shown}"
+
+
+def subgroup_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the subgroup table indexed by (factor, level), test and P on each factor's first row."""
+    first = ~table["factor"].duplicated()
+    shown = pd.DataFrame({
+        "n": table["n"].to_numpy(),
+        "responders": table["responders"].to_numpy(),
+        "ORR %": table["orr_pct"].round(RATE_DECIMALS).to_numpy(),
+        "test": np.where(first, table["test"], ""),
+        "P": np.where(first, table["p_value"].map(format_p_value), ""),
+    }, index=pd.MultiIndex.from_arrays([table["factor"], table["level"].astype(str)], names=["factor", "level"]))
+    return shown
+
+
+def subgroup_tests_note(table: pd.DataFrame, alpha: float = SIGNIFICANCE_LEVEL) -> str:
+    """Return how many factors reach P < alpha, which, and how many would by chance alone."""
+    tests = table.drop_duplicates("factor")
+    tested = tests[tests["p_value"].notna()]
+    below = tested[tested["p_value"] < alpha]
+    exact = int((~tested["test"].isin([TEST_PEARSON])).sum())
+    names = ", ".join(f"{row['factor']} ({p_value_phrase(row['p_value'])})" for _, row in below.iterrows())
+    verb = "reaches" if len(below) == 1 else "reach"
+    found = (f"{len(below)} of the {len(tested)} factors tested {verb} P < {alpha:g}: {names}." if len(below)
+             else f"None of the {len(tested)} factors tested reaches P < {alpha:g}.")
+    return (f"{found} {exact} of the {len(tested)} tests had an expected count below "
+            f"{MIN_EXPECTED_COUNT:g} and used an exact test. With {len(tested)} tests at the {alpha:g} level, "
+            f"about {alpha * len(tested):.1f} would fall below it by chance alone even if no factor were "
+            f"related to response.")
+
+
+# ----------------------------------------------------------------------------- figures' columns
+
+WATERFALL_COLUMNS: tuple[str, ...] = (BEST_PCT_CHANGE,)
+SWIMMER_SESSION_COLUMNS: tuple[str, ...] = (SESSION_MONTH,)
+
+
+def missing_columns(frame: pd.DataFrame | None, columns: Sequence[str]) -> list[str]:
+    """Return the columns a figure needs that the frame lacks (all of them when there is no frame)."""
+    if frame is None:
+        return list(columns)
+    return [column for column in columns if column not in frame.columns]
+
+
+def missing_columns_note(figure: str, file_name: str, missing: Sequence[str], absent_file: bool = False) -> str:
+    """Return the sentence shown instead of a figure whose data are missing, naming what is missing."""
+    if absent_file:
+        return (f"The {figure} is left out: it needs the file `{file_name}`, which this data folder does "
+                f"not have.")
+    listed = ", ".join(f"`{column}`" for column in missing)
+    noun = "column" if len(missing) == 1 else "columns"
+    return (f"The {figure} is left out: it needs the {noun} {listed} in `{file_name}`, which this data "
+            f"does not have (extra columns are allowed by the data contract, but not required).")
+
+
+def missing_data_note(figure: str, frame: pd.DataFrame | None, file_name: str, columns: Sequence[str]) -> str:
+    """Return why a figure cannot be drawn from this data (absent file or columns), or '' if it can."""
+    missing = missing_columns(frame, columns)
+    if not missing:
+        return ""
+    return missing_columns_note(figure, file_name, missing, absent_file=frame is None)

@@ -14,9 +14,13 @@ Choices:
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 
 from aice_helpers.contract import ADVERSE_EVENT_COLUMNS, AE_EVENTS, SIR_GRADES, contract_column
+from aice_helpers.scorecard import STATUS_NOT_COMPARED, comparison_status, rounds_to
+from aice_helpers.tables import comparison_with_published, published_or_none
 
 PATIENT_ID = contract_column(ADVERSE_EVENT_COLUMNS, "patient_id")
 CYCLE = contract_column(ADVERSE_EVENT_COLUMNS, "cycle")
@@ -35,11 +39,12 @@ EVENT_DISPLAY_NAMES: dict[str, str] = dict(zip(AE_EVENTS, (
 ), strict=True))
 
 # What each SIR grade means, in the order of SIR_GRADES (A to F, mildest to worst).
+# Each at most 60 characters, the chapters' display.max_colwidth, so tables show them whole.
 SIR_GRADE_DESCRIPTIONS: dict[str, str] = dict(zip(SIR_GRADES, (
     "no therapy needed and no consequence",
-    "minor therapy only, such as overnight observation; no consequence",
-    "therapy needed with a short hospital stay (48 hours or less)",
-    "major therapy, a higher level of care or a stay longer than 48 hours",
+    "minor therapy or overnight observation only",
+    "therapy with a hospital stay of 48 hours or less",
+    "major therapy, more care, or a stay over 48 hours",
     "lasting harm (permanent sequelae)",
     "death",
 ), strict=True))
@@ -161,3 +166,256 @@ def grade_summary(adverse_events: pd.DataFrame, n_patients: int, n_procedures: i
 def _percent(part: int, whole: int) -> float:
     """Return 100 * part / whole, NaN when whole is zero."""
     return 100 * part / whole if whole else float("nan")
+
+
+# ----------------------------------------------------------------------------- the chapter's tables
+
+APPROXIMATE_PERCENT_TOLERANCE = 2.5  # a "~85%" is read as a value rounded to the nearest 5 percent
+PERCENT_DECIMALS = 1
+FIT_PATIENTS, FIT_SESSIONS, FIT_BOTH, FIT_NEITHER = "patients", "sessions", "both", "neither"
+EVENT_BY_DISPLAY_NAME: dict[str, str] = {name: event for event, name in EVENT_DISPLAY_NAMES.items()}
+
+# Rough counterpart of each SIR grade on the CTCAE scale (grades 1-5); the scales measure different
+# things, so this is a reading aid, not a conversion.
+CTCAE_COUNTERPART: dict[str, str] = dict(zip(SIR_GRADES, ("1", "1–2", "2–3", "3–4", "3–4", "5"), strict=True))
+SIR_MINOR_OR_MAJOR: dict[str, str] = {g: ("minor" if g in MINOR_GRADES else "major") for g in SIR_GRADES}
+
+# (aspect, SIR, CTCAE); cells of at most 60 characters, like SIR_GRADE_DESCRIPTIONS.
+SIR_VERSUS_CTCAE: tuple[tuple[str, str, str], ...] = (
+    ("What is graded", "a complication of a procedure", "any adverse event, whatever its cause"),
+    ("What sets the grade", "the care the event needed and what it left behind",
+     "the event's severity: symptoms, lab values, daily life"),
+    ("Levels", "six letters, A–B minor and C–F major", "five numbers, from 1 (mild) to 5 (death)"),
+    ("Criteria per event", "none: one scale for every complication",
+     "each of several hundred event terms has its own definitions"),
+    ("Time in hospital", "C: 48 hours or less; D: longer", "grade 3 includes admission or a longer stay"),
+    ("Lasting harm", "a grade of its own (E)", "no grade of its own; a disabling event is grade 3"),
+    ("Death", "F", "5"),
+    ("Example: neutrophils 0.8 × 10⁹/L, no fever, no treatment", "A (no therapy, no consequence)",
+     "3 (count between 0.5 and 1.0 × 10⁹/L)"),
+)
+
+
+def sir_grades_table() -> pd.DataFrame:
+    """Return the SIR grades A–F: meaning, minor or major, and the rough CTCAE counterpart."""
+    return pd.DataFrame({
+        "what it means": [SIR_GRADE_DESCRIPTIONS[g] for g in SIR_GRADES],
+        "minor or major": [SIR_MINOR_OR_MAJOR[g] for g in SIR_GRADES],
+        "roughly CTCAE grade": [CTCAE_COUNTERPART[g] for g in SIR_GRADES],
+    }, index=pd.Index(list(SIR_GRADES), name="SIR grade"))
+
+
+def sir_versus_ctcae() -> pd.DataFrame:
+    """Return the differences between the SIR classification and CTCAE, one aspect per row."""
+    table = pd.DataFrame(list(SIR_VERSUS_CTCAE), columns=["aspect", "SIR classification (A–F)", "CTCAE (1–5)"])
+    return table.set_index("aspect")
+
+
+def table5_id(event: str, column: str) -> str:
+    """Return the published id of a Table 5 cell, e.g. ('pain', 'A') -> 'table5.pain.a'."""
+    return f"table5.{event}.{column.lower()}"
+
+
+def worst_grade_counts(adverse_events: pd.DataFrame) -> pd.DataFrame:
+    """Return patients by worst grade per event: display-name rows, grade columns (no Total)."""
+    counts = grade_counts(worst_grade_per_patient(adverse_events)).drop(columns=TOTAL)
+    counts.index = [EVENT_DISPLAY_NAMES[e] for e in counts.index]
+    counts.index.name = "TRAE"
+    return counts
+
+
+def table5_with_published(adverse_events: pd.DataFrame, n_patients: int, published: pd.DataFrame,
+                          contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return Table 5 per patient, one row per event and grade, with the paper's cell beside it.
+
+    Counts must agree exactly; a printed percentage that is not its own count over the number of
+    patients gets the status 'contradicted by the paper' (see tables.row_status).
+    """
+    counts = grade_counts(worst_grade_per_patient(adverse_events))
+    rows = [(EVENT_DISPLAY_NAMES[event], column, int(counts.at[event, column]),
+             round(100 * counts.at[event, column] / n_patients, PERCENT_DECIMALS), table5_id(event, column))
+            for event in counts.index for column in counts.columns]
+    table = pd.DataFrame(rows, columns=["TRAE", "grade", "n", "percent", "id"])
+    compared = comparison_with_published(table.drop(columns="id"), table["id"].tolist(), published,
+                                         n_patients, contradicted)
+    return compared.set_index(["TRAE", "grade"])
+
+
+def denominators_with_published(n_patients: int, n_procedures: int | None,
+                                published: pd.DataFrame) -> pd.DataFrame:
+    """Return the number of patients and of AICE sessions beside the paper's (216 sessions)."""
+    rows = [("patients", n_patients, published_or_none(published, "safety.n_patients")),
+            ("AICE sessions", n_procedures, published_or_none(published, "safety.procedures"))]
+    table = pd.DataFrame(rows, columns=["denominator", "reproduced", "published"])
+    table["reproduced"] = table["reproduced"].astype("Int64")
+    table["published"] = table["published"].astype("Int64")
+    table["status"] = [comparison_status(p, r) for r, p in zip(table["reproduced"], table["published"])]
+    return table.set_index("denominator")
+
+
+def _fit(printed: float, count: float, n_patients: int, n_procedures: int) -> str:
+    """Return which denominator makes count/denominator round to the printed percentage."""
+    of_patients = rounds_to(printed, 100 * count / n_patients, PERCENT_DECIMALS)
+    of_sessions = rounds_to(printed, 100 * count / n_procedures, PERCENT_DECIMALS)
+    return {(True, True): FIT_BOTH, (True, False): FIT_PATIENTS,
+            (False, True): FIT_SESSIONS, (False, False): FIT_NEITHER}[(of_patients, of_sessions)]
+
+
+def _printed_label(published: pd.DataFrame, entry_id: str) -> str:
+    """Return where a printed percentage stands: 'Table 5: Pain, grade A' or 'Text: grade C patients'."""
+    entry = published.loc[entry_id]
+    if entry_id.startswith("table5."):
+        group = str(entry["group"])
+        where = "total" if group == "total" else f"grade {group}"
+        return f"Table 5: {EVENT_DISPLAY_NAMES[str(entry['variable'])]}, {where}"
+    context = str(published.at[str(entry["of"]), "quote_context"]).removeprefix("safety paragraph, ")
+    return f"Text: {context}"
+
+
+def percent_denominator_fits(published: pd.DataFrame) -> pd.DataFrame:
+    """Return every printed safety percentage with its count over the paper's patients and sessions.
+
+    The denominators are the paper's own (safety.n_patients, safety.procedures): this checks the
+    paper's arithmetic, whatever data the chapter runs on. ``fits`` names the denominator that
+    reproduces the printed percentage after rounding to one decimal.
+    """
+    n_patients = int(published_or_none(published, "safety.n_patients") or 0)
+    n_procedures = int(published_or_none(published, "safety.procedures") or 0)
+    if not n_patients or not n_procedures:
+        raise ValueError("the paper's numbers of patients and sessions are needed")
+    wanted = (published.index.str.startswith(("table5.", "safety."))
+              & (published["unit"] == "percent") & published["of"].notna())
+    rows = []
+    table5_first = sorted(published.index[wanted], key=lambda entry_id: not entry_id.startswith("table5."))
+    for entry_id in table5_first:
+        printed = float(published.at[entry_id, "value"])
+        count = float(published.at[str(published.at[entry_id, "of"]), "value"])
+        rows.append({"printed in": _printed_label(published, entry_id), "count": int(count),
+                     "printed %": printed,
+                     f"÷ {n_patients} patients": round(100 * count / n_patients, 2),
+                     f"÷ {n_procedures} sessions": round(100 * count / n_procedures, 2),
+                     "fits": _fit(printed, count, n_patients, n_procedures)})
+    return pd.DataFrame(rows).set_index("printed in")
+
+
+def _implied_counts(printed: float, denominator: int) -> int | None:
+    """Return the whole count whose share of ``denominator`` rounds to ``printed``, if there is one."""
+    count = round(printed * denominator / 100)
+    return count if rounds_to(printed, 100 * count / denominator, PERCENT_DECIMALS) else None
+
+
+def denominator_fit_note(fits: pd.DataFrame) -> str:
+    """Return a short account of which denominator each printed percentage fits, naming the odd ones."""
+    patients_column, sessions_column = fits.columns[2], fits.columns[3]
+    n_patients = int(patients_column.split()[1])
+    n_procedures = int(sessions_column.split()[1])
+    tally = fits["fits"].value_counts()
+    lines = [f"Of the {len(fits)} percentages printed in Table 5 and in the text, "
+             f"{tally.get(FIT_PATIENTS, 0) + tally.get(FIT_BOTH, 0)} are the count divided by the "
+             f"{n_patients} patients, {tally.get(FIT_SESSIONS, 0)} are the count divided by the "
+             f"{n_procedures} sessions, and {tally.get(FIT_NEITHER, 0)} fit neither.", ""]
+    for label, row in fits[fits["fits"].isin([FIT_SESSIONS, FIT_NEITHER])].iterrows():
+        count, printed = int(row["count"]), float(row["printed %"])
+        text = (f"- {label}: {count} printed as {printed:.1f}%; {count}/{n_patients} = "
+                f"{row[patients_column]:.1f}% and {count}/{n_procedures} = {row[sessions_column]:.1f}%")
+        if row["fits"] == FIT_NEITHER:
+            implied = [f"{k} of {n}" for n in (n_patients, n_procedures)
+                       if (k := _implied_counts(printed, n)) is not None]
+            text += (f"; {printed:.1f}% would be {' or '.join(implied)}" if implied else "")
+        lines.append(text + ".")
+    if tally.get(FIT_SESSIONS, 0):
+        lines += ["", "Each of these counts is a number of patients. Divided by the number of sessions, it is "
+                      "neither the share of patients with the event nor the share of sessions followed by it."]
+    return "\n".join(lines)
+
+
+def grade_summary_with_published(adverse_events: pd.DataFrame, n_patients: int, n_procedures: int,
+                                 published: pd.DataFrame, contradicted: Collection[str] = ()) -> pd.DataFrame:
+    """Return the text's grade summary (C, D, E, F patients; ~85% A/B) beside the reproduced values.
+
+    Patient counts and their percentages are compared as in Table 5. The "~85% of sessions" has
+    several readings; the one compared is the share of sessions with an adverse event in which
+    every event was grade A or B, with a tolerance of APPROXIMATE_PERCENT_TOLERANCE points. The
+    other readings are shown for reference, not compared.
+    """
+    sessions = worst_grade_per_session(adverse_events)
+    session_keys = list(SESSION_KEYS)
+    rows = [(f"patients with any grade {grade} event", units_with_grades(sessions, [PATIENT_ID], (grade,)))
+            for grade in (GRADE_C, GRADE_D, *SEVERE_GRADES)]
+    table = pd.DataFrame(rows, columns=["quantity", "n"])
+    table["percent"] = (100 * table["n"] / n_patients).round(PERCENT_DECIMALS)
+    ids = [f"safety.grade_{grade.lower()}" for grade in (GRADE_C, GRADE_D, *SEVERE_GRADES)]
+    patients = comparison_with_published(table, ids, published, n_patients, contradicted)
+
+    minor_sessions = units_with_grades(sessions, session_keys, MINOR_GRADES, only=True)
+    serious_sessions = units_with_grades(sessions, session_keys, SIR_GRADES[2:])
+    with_event = len(sessions[session_keys].drop_duplicates())
+    minor_events = int(sessions[SIR_GRADE].astype(str).isin(MINOR_GRADES).sum())
+    readings = [
+        ("sessions with an event: all events grade A or B", minor_sessions, _percent(minor_sessions, with_event)),
+        ("events (session × event) of grade A or B", minor_events, _percent(minor_events, len(sessions))),
+        ("all sessions: an event, all of grade A or B", minor_sessions, _percent(minor_sessions, n_procedures)),
+        ("all sessions: no event above grade B", n_procedures - serious_sessions,
+         _percent(n_procedures - serious_sessions, n_procedures)),
+    ]
+    printed = published_or_none(published, "safety.grade_ab.pct")
+    shares = pd.DataFrame(readings, columns=["quantity", "n", "percent"])
+    shares["percent"] = shares["percent"].round(PERCENT_DECIMALS)
+    shares["published n"] = pd.array([None] * len(shares), dtype="Int64")
+    shares["published %"] = pd.array([printed] * len(shares), dtype="Float64")
+    shares["status"] = [comparison_status(printed, shares.at[0, "percent"], decimals=0,
+                                          tolerance=APPROXIMATE_PERCENT_TOLERANCE,
+                                          contradicted="safety.grade_ab.pct" in contradicted)] + \
+        [STATUS_NOT_COMPARED] * (len(shares) - 1)
+    return pd.concat([patients, shares], ignore_index=True).set_index("quantity")
+
+
+def data_summary(n_patients: int, procedures: pd.DataFrame | None, adverse_events: pd.DataFrame | None) -> str:
+    """Return what the chapter has to work with, e.g. '113 patients, 216 AICE sessions, 72 adverse-event records'."""
+    sessions = "no procedures file" if procedures is None else _counted(len(procedures), "AICE session")
+    events = ("no adverse-events file" if adverse_events is None
+              else _counted(len(adverse_events), "adverse-event record"))
+    return f"{_counted(n_patients, 'patient')}, {sessions}, {events}"
+
+
+def _counted(count: int, noun: str) -> str:
+    """Return '1 patient' or '3 patients'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def availability_note(procedures: pd.DataFrame | None, adverse_events: pd.DataFrame | None) -> str:
+    """Return which parts of the safety chapter are left out for lack of an optional file ('' if none)."""
+    from aice_helpers.contract import ADVERSE_EVENTS_FILE, PROCEDURES_FILE
+
+    if adverse_events is None:
+        return (f"This data folder has no adverse-events file (`{ADVERSE_EVENTS_FILE}`), which the data "
+                f"contract allows. Every table and the figure that count adverse events are left out below; "
+                f"the explanation of the grading scales remains.")
+    if procedures is None:
+        return (f"This data folder has no procedures file (`{PROCEDURES_FILE}`), which the data contract "
+                f"allows. Without the number of AICE sessions, the per-procedure table and the grade "
+                f"summary, whose readings need that number, are left out below.")
+    return ""
+
+
+GRADE_SUMMARY_DISPLAY_NAMES: dict[str, str] = {
+    "patients": "patients",
+    "patients_pct": "% of patients",
+    "sessions": "sessions",
+    "sessions_pct": "% of all sessions",
+    "sessions_pct_of_sessions_with_event": "% of sessions with an event",
+    "events": "events",
+    "events_pct": "% of events",
+}
+
+
+def table5_for_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a Table 5 (per patient or per procedure) with percentages to one decimal, grade axis named."""
+    shown = table.round(PERCENT_DECIMALS)
+    shown.columns = shown.columns.set_names(["SIR grade", None])
+    return shown
+
+
+def grade_summary_for_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """Return grade_summary with readable column names and percentages to one decimal."""
+    return summary.round(PERCENT_DECIMALS).rename(columns=GRADE_SUMMARY_DISPLAY_NAMES)

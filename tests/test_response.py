@@ -200,3 +200,259 @@ def test_response_by_subgroup_drops_patients_with_missing_level() -> None:
     cohort.loc[:9, "factor"] = None
     table = response_by_subgroup(cohort, {"F": "factor"})
     assert table["n"].sum() == 90
+
+
+# ----------------------------------------------------------------------------- the chapter's tables
+
+def published_response() -> pd.DataFrame:
+    """Return the paper's response numbers as load_published shows them."""
+    from aice_helpers.published import load_published
+
+    return load_published()
+
+
+def test_response_counts_with_published_are_exact_on_the_paper_counts() -> None:
+    table = response.response_counts_with_published(cohort_with(PAPER_COUNTS), published_response())
+    assert table["n"].tolist() == [0, 42, 44, 27]
+    assert table["percent"].tolist() == [0.0, 37.2, 38.9, 23.9]
+    assert table["published n"].tolist() == [0, 42, 44, 27]
+    assert set(table["status"]) == {"exact"}
+
+
+def test_response_counts_with_published_flag_a_different_count() -> None:
+    table = response.response_counts_with_published(cohort_with({CR: 0, PR: 40, SD: 46, PD: 27}),
+                                                     published_response())
+    assert table.index.name == "response"
+    assert table["status"].tolist() == ["exact", "outside tolerance", "outside tolerance", "exact"]
+    assert table.loc["Partial response (PR)", "published n"] == 42
+
+
+def test_rates_with_published_compare_only_the_papers_interval_method() -> None:
+    table = response.rates_with_published(cohort_with(PAPER_COUNTS), published_response())
+    assert len(table) == 12
+    assert table.index.names == ["rate", "interval", "statistic"]
+    exact = table.xs("Clopper–Pearson (exact)", level="interval")
+    assert exact.loc[("ORR", "lower limit"), "reproduced %"] == pytest.approx(28.26, abs=0.005)
+    assert exact.loc[("DCR", "lower limit"), "reproduced %"] == pytest.approx(67.17, abs=0.005)
+    assert exact.loc[("DCR", "lower limit"), "status"] == "within tolerance"  # printed 67.1
+    assert exact["status"].drop(("DCR", "lower limit")).eq("exact").all()
+    wilson = table.xs("Wilson score", level="interval")
+    assert set(wilson["status"]) == {"not compared"}
+    assert wilson.loc[("ORR", "lower limit"), "reproduced %"] == pytest.approx(28.82, abs=0.005)
+    assert wilson.loc[("ORR", "lower limit"), "published"] == 28.3
+
+
+def test_rates_with_published_estimate_has_no_tolerance() -> None:
+    table = response.rates_with_published(cohort_with({CR: 0, PR: 43, SD: 43, PD: 27}), published_response())
+    row = table.loc[("ORR", "Clopper–Pearson (exact)", "estimate")]
+    assert row["reproduced %"] == pytest.approx(38.05, abs=0.005)
+    assert row["status"] == "outside tolerance"
+
+
+def test_interval_method_note_names_gaps_and_the_truncated_limit() -> None:
+    note = response.interval_method_note(response.rates_with_published(cohort_with(PAPER_COUNTS),
+                                                                       published_response()))
+    assert "within 0.07 percentage points" in note
+    assert "67.17% cut off after one decimal" in note
+    assert "within 0.57 percentage points" in note and "beyond the tolerance" in note
+
+
+def test_rates_table_widths_show_wilson_narrower() -> None:
+    table = response.rates_table(cohort_with(PAPER_COUNTS))
+    orr = table.loc["Objective response rate"]
+    assert orr.loc["Clopper–Pearson (exact)", "width (points)"] == pytest.approx(18.50, abs=0.01)
+    assert orr.loc["Wilson score", "width (points)"] == pytest.approx(17.55, abs=0.01)
+    assert table["patients"].tolist() == [42, 42, 86, 86]
+
+
+def test_postop_regimens_group_cuts_at_two() -> None:
+    groups = response.postop_regimens_group(pd.DataFrame({"postop_regimens": [0, 1, 2, 5]}))
+    assert list(groups) == ["0–1", "0–1", "≥2", "≥2"]
+    assert list(groups.categories) == ["0–1", "≥2"]
+
+
+def test_baseline_subgroup_factors_are_table1_plus_postop() -> None:
+    from aice_helpers.variables import TABLE1_CHARACTERISTICS
+
+    factors = response.baseline_subgroup_factors()
+    assert list(factors) == [c.label for c in TABLE1_CHARACTERISTICS] + [response.POSTOP_LABEL]
+
+
+def test_subgroup_display_table_shows_test_once_per_factor() -> None:
+    cohort = cohort_from_table([[20, 30], [30, 20]], column="size")
+    table = response_by_subgroup(cohort, {"Size": "size", "Small": lambda d: pd.Series(
+        np.where(d.index < 8, "a", "b"), index=d.index)})
+    shown = response.subgroup_display_table(table)
+    assert shown.index.names == ["factor", "level"]
+    assert shown.loc[("Size", "level_0"), "P"] == "0.046"
+    assert shown.loc[("Size", "level_1"), "P"] == "" and shown.loc[("Size", "level_1"), "test"] == ""
+    assert shown.loc[("Size", "level_0"), "ORR %"] == 40.0
+    assert shown["n"].sum() == 200
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.0004, "<0.001"), (0.0456, "0.046"), (1.0, "1.000"),
+                                          (float("nan"), "–")])
+def test_format_p_value(p: float, text: str) -> None:
+    assert response.format_p_value(p) == text
+
+
+def test_subgroup_tests_note_counts_significant_factors_and_chance() -> None:
+    cohort = cohort_from_table([[20, 30], [30, 20]], column="size")
+    cohort["flat"] = np.resize(["x", "y"], len(cohort))
+    note = response.subgroup_tests_note(response_by_subgroup(cohort, {"Size": "size", "Flat": "flat"}))
+    assert note.startswith("1 of the 2 factors tested reaches P < 0.05: Size (P = 0.046).")
+    assert "0 of the 2 tests had an expected count below 5" in note
+    assert "about 0.1 would fall below it by chance" in note
+
+
+def test_missing_columns_and_note() -> None:
+    frame = pd.DataFrame({"a": [1]})
+    assert response.missing_columns(frame, ("a", "best_pct_change")) == ["best_pct_change"]
+    assert response.missing_columns(None, ("session_month",)) == ["session_month"]
+    note = response.missing_columns_note("waterfall plot", "aice_cohort.csv", ["best_pct_change"])
+    assert "`best_pct_change`" in note and "`aice_cohort.csv`" in note and "left out" in note
+    absent = response.missing_columns_note("swimmer plot", "aice_procedures.csv", [], absent_file=True)
+    assert "does not have" in absent and "`aice_procedures.csv`" in absent
+
+
+# ----------------------------------------------------------------------------- figures
+
+@pytest.fixture()
+def figure_data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return a small cohort (6 PR, 5 SD, 4 PD incl. 1 new lesion) with survival and session months."""
+    from aice_helpers.synthesis_extras import response_detail_columns, session_months
+
+    cohort = cohort_with({PR: 6, SD: 5, PD: 4})
+    n = len(cohort)
+    cohort["patient_id"] = [f"p{i}" for i in range(n)]
+    cohort["os_months"] = np.linspace(3, 40, n)
+    cohort["os_event"] = np.resize([1, 0, 1], n)
+    cohort["pfs_months"] = cohort["os_months"] * 0.6
+    cohort["pfs_event"] = np.resize([1, 1, 0], n)
+    cohort = cohort.merge(response_detail_columns(cohort, seed=1), on="patient_id")
+    procedures = pd.DataFrame([(p, c) for i, p in enumerate(cohort["patient_id"]) for c in range(1, 2 + i % 3)],
+                              columns=["patient_id", "cycle"])
+    procedures["session_month"] = session_months(procedures, seed=1)
+    return cohort, procedures
+
+
+def bar_colours(ax) -> list[str]:
+    """Return the hex colour of every bar drawn on the axes."""
+    from matplotlib.colors import to_hex
+
+    return [to_hex(patch.get_facecolor()) for patch in ax.patches]
+
+
+def test_waterfall_draws_one_bar_per_patient_coloured_by_response(figure_data) -> None:
+    from matplotlib.colors import to_hex
+
+    from aice_helpers import plots
+
+    cohort, _ = figure_data
+    fig = plots.waterfall_plot(cohort)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 15
+    colours = bar_colours(ax)
+    expected = cohort.sort_values("best_pct_change", ascending=False, kind="stable")["best_response"]
+    assert colours == [to_hex(plots.RESPONSE_COLOURS[r]) for r in expected]
+    heights = [patch.get_height() for patch in ax.patches]
+    assert heights == sorted(heights, reverse=True)
+    levels = {line.get_ydata()[0] for line in ax.get_lines() if len(set(line.get_ydata())) == 1}
+    assert {-30.0, 20.0, 0.0} <= levels
+    assert "all 15 patients" in ax.get_title()
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"partial response", "new lesion"}
+    plots.plt.close(fig)
+
+
+def test_waterfall_ignores_unmeasured_patients_and_reads_text_columns(figure_data) -> None:
+    from aice_helpers import plots
+
+    cohort, _ = figure_data
+    as_text = cohort.astype({"best_pct_change": str, "new_lesion": str})
+    as_text.loc[0, "best_pct_change"] = ""
+    fig = plots.waterfall_plot(as_text)
+    assert len(fig.axes[0].patches) == 14
+    plots.plt.close(fig)
+
+
+def test_swimmer_draws_bars_sessions_and_end_markers(figure_data) -> None:
+    from matplotlib.colors import to_hex
+
+    from aice_helpers import plots
+
+    cohort, procedures = figure_data
+    fig = plots.swimmer_plot(cohort, procedures)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 15
+    widths = [patch.get_width() for patch in ax.patches]
+    assert widths == sorted(cohort["os_months"])
+    by_follow_up = cohort.sort_values("os_months", kind="stable")["best_response"]
+    assert bar_colours(ax) == [to_hex(plots.RESPONSE_COLOURS[r]) for r in by_follow_up]
+    sessions, progression, deaths, alive = (len(c.get_offsets()) for c in ax.collections)
+    assert sessions == len(procedures)
+    assert deaths == int(cohort["os_event"].sum()) and alive == int((cohort["os_event"] == 0).sum())
+    assert progression == int(cohort["pfs_event"].sum())  # pfs < os here, so every event is a progression
+    assert "all 15 patients" in ax.get_title()
+    plots.plt.close(fig)
+
+
+def test_swimmer_limits_patients_deterministically_and_says_so(figure_data) -> None:
+    from aice_helpers import plots
+
+    cohort, procedures = figure_data
+    first = plots.swimmer_plot(cohort, procedures, max_patients=5)
+    again = plots.swimmer_plot(cohort, procedures, max_patients=5)
+    widths = [p.get_width() for p in first.axes[0].patches]
+    assert len(widths) == 5
+    assert widths == [p.get_width() for p in again.axes[0].patches]
+    assert widths[0] == cohort["os_months"].min() and widths[-1] == cohort["os_months"].max()
+    assert "5 of 15 patients, evenly spaced by follow-up" in first.axes[0].get_title()
+    plots.plt.close("all")
+
+
+def test_figures_of_a_million_patients_draw_a_bounded_number_of_marks() -> None:
+    from aice_helpers import plots
+
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+    cohort = pd.DataFrame({
+        "patient_id": np.arange(n).astype(str),
+        "best_response": rng.choice(list(RESPONSES[1:]), size=n),
+        "best_pct_change": rng.uniform(-90, 90, size=n).round(1),
+        "new_lesion": rng.integers(0, 2, size=n),
+        "os_months": rng.uniform(1, 100, size=n).round(1),
+        "os_event": rng.integers(0, 2, size=n),
+    })
+    cohort["pfs_months"] = cohort["os_months"] / 2
+    cohort["pfs_event"] = 1
+    procedures = pd.DataFrame({"patient_id": np.repeat(cohort["patient_id"].to_numpy(), 2),
+                               "cycle": np.tile([1, 2], n), "session_month": np.tile([0.0, 0.8], n)})
+    waterfall = plots.waterfall_plot(cohort)
+    assert len(waterfall.axes[0].patches) == plots.WATERFALL_MAX_BARS
+    assert "400 of 1,000,000 patients" in waterfall.axes[0].get_title()
+    swimmer = plots.swimmer_plot(cohort, procedures)
+    ax = swimmer.axes[0]
+    assert len(ax.patches) == plots.SWIMMER_MAX_PATIENTS
+    assert sum(len(c.get_offsets()) for c in ax.collections) <= 5 * plots.SWIMMER_MAX_PATIENTS
+    assert "120 of 1,000,000 patients" in ax.get_title()
+    plots.plt.close("all")
+
+
+def test_evenly_spaced_positions_keep_both_ends() -> None:
+    from aice_helpers.plots import evenly_spaced_positions
+
+    assert evenly_spaced_positions(10, 3).tolist() == [0, 4, 9]  # 4.5 rounds to even
+    assert evenly_spaced_positions(3, 10).tolist() == [0, 1, 2]
+    assert evenly_spaced_positions(5, None).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_missing_data_note_is_empty_when_the_figure_can_be_drawn() -> None:
+    columns = ("session_month",)
+    assert response.missing_data_note("swimmer plot", pd.DataFrame({"session_month": [0.0]}), "f.csv", columns) == ""
+    assert "needs the file `f.csv`" in response.missing_data_note("swimmer plot", None, "f.csv", columns)
+    assert "`session_month`" in response.missing_data_note("swimmer plot", pd.DataFrame({"x": [1]}), "f.csv", columns)
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.0004, "P < 0.001"), (0.0291, "P = 0.029")])
+def test_p_value_phrase(p: float, text: str) -> None:
+    assert response.p_value_phrase(p) == text

@@ -118,3 +118,158 @@ def test_grade_summary_patients_sessions_and_events() -> None:
     assert summary.loc[only_ab, "events"] == 4
     assert summary.loc[only_ab, "events_pct"] == pytest.approx(100 * 4 / 6)
     assert summary.loc[any_c, "patients_pct"] == pytest.approx(10.0)
+
+
+# ----------------------------------------------------------------------------- the chapter's tables
+
+from aice_helpers import safety  # noqa: E402
+from aice_helpers.published import load_published  # noqa: E402
+
+PUBLISHED = load_published()
+# Table 5 of the paper as patient rows: (event, worst grade) -> number of patients.
+PAPER_TABLE5 = {(PYREXIA, A): 5, (PYREXIA, B): 2, (PAIN, A): 17, (PAIN, B): 9, (NAUSEA, A): 4,
+                (LIVER, C): 1, (RENAL, B): 2, (MARROW, A): 9, (MARROW, B): 2, (MARROW, C): 4, (MARROW, D): 2}
+
+
+def paper_events() -> pd.DataFrame:
+    """Return one event per patient and Table 5 cell, patients numbered so no two events share one."""
+    rows = [(f"{event}-{grade}-{i}", 1, event, grade)
+            for (event, grade), n in PAPER_TABLE5.items() for i in range(n)]
+    return ae_table(rows)
+
+
+def test_table5_with_published_matches_counts_and_flags_impossible_percentages() -> None:
+    table = safety.table5_with_published(paper_events(), 113, PUBLISHED)
+    assert len(table) == 6 * 5
+    assert table.index.names == ["TRAE", "grade"]
+    assert (table["n"] == table["published n"]).all()
+    status = table["status"]
+    contradicted = set(status[status == "contradicted by the paper"].index)
+    assert contradicted == {("Nausea and vomiting", A), ("Nausea and vomiting", TOTAL),
+                            ("Abnormal liver function", C), ("Abnormal liver function", TOTAL),
+                            ("Myelosuppression", C)}
+    assert set(status.drop(list(contradicted))) == {"exact"}
+    assert table.loc[("Pain", TOTAL), "percent"] == 23.0
+    assert table.loc[("Nausea and vomiting", A), "percent"] == 3.5
+
+
+def test_table5_with_published_marks_a_wrong_count_outside_tolerance() -> None:
+    events = paper_events()
+    events = events[~((events[EVENT] == PAIN) & (events[SIR_GRADE] == B))].iloc[1:]  # drop pain B, one pyrexia A
+    table = safety.table5_with_published(events, 113, PUBLISHED)
+    assert table.loc[(PAIN_NAME, B), "status"] == "outside tolerance"
+    assert table.loc[(PYREXIA_NAME, A), "n"] == 4
+
+
+def test_denominators_with_published() -> None:
+    table = safety.denominators_with_published(113, 200, PUBLISHED)
+    assert table.loc["AICE sessions", "published"] == 216
+    assert table["status"].tolist() == ["exact", "outside tolerance"]
+    assert safety.denominators_with_published(113, None, PUBLISHED).loc["AICE sessions", "status"] == "not compared"
+
+
+def test_percent_denominator_fits_find_the_mixed_denominators() -> None:
+    fits = safety.percent_denominator_fits(PUBLISHED)
+    assert list(fits.columns) == ["count", "printed %", "÷ 113 patients", "÷ 216 sessions", "fits"]
+    assert fits.index[0].startswith("Table 5:")
+    nausea = fits.loc["Table 5: Nausea and vomiting, grade A"]
+    assert (nausea["count"], nausea["÷ 113 patients"], nausea["÷ 216 sessions"], nausea["fits"]) == \
+        (4, 3.54, 1.85, "sessions")
+    assert fits.loc["Table 5: Abnormal liver function, grade C", "fits"] == "neither"
+    assert fits.loc["Table 5: Pain, total", "fits"] == "patients"
+    assert fits.loc["Text: grade D patients", "fits"] == "sessions"
+    assert fits.loc["Text: grade C patients", "fits"] == "neither"
+    assert fits["fits"].value_counts().to_dict() == {"patients": 14, "sessions": 4, "neither": 4}
+
+
+def test_denominator_fit_note_lists_the_odd_ones_with_their_arithmetic() -> None:
+    note = safety.denominator_fit_note(safety.percent_denominator_fits(PUBLISHED))
+    assert note.startswith("Of the 22 percentages printed in Table 5 and in the text, 14 are the count "
+                           "divided by the 113 patients, 4 are the count divided by the 216 sessions, "
+                           "and 4 fit neither.")
+    assert "- Table 5: Nausea and vomiting, grade A: 4 printed as 1.9%; 4/113 = 3.5% and 4/216 = 1.9%." in note
+    assert "5 printed as 2.7%; 5/113 = 4.4% and 5/216 = 2.3%; 2.7% would be 3 of 113." in note
+    assert note.count("\n- ") == 8
+    assert note.endswith("nor the share of sessions followed by it.")
+
+
+def test_grade_summary_with_published_on_the_test_events() -> None:
+    table = safety.grade_summary_with_published(EVENTS, N_PATIENTS, N_PROCEDURES, PUBLISHED)
+    patients = table.iloc[:4]
+    assert patients["n"].tolist() == [1, 1, 0, 0]
+    assert patients["published n"].tolist() == [5, 2, 0, 0]
+    assert patients["status"].tolist() == ["outside tolerance", "outside tolerance", "exact", "exact"]
+    shares = table.iloc[4:]
+    # 4 sessions have events, 2 only A/B: 50 %; 6 session-events, 4 A/B; 20 sessions, 2 with C or D
+    assert shares["percent"].tolist() == [50.0, pytest.approx(66.7), 10.0, 90.0]
+    assert shares["n"].tolist() == [2, 4, 2, 18]
+    assert shares["status"].tolist() == ["outside tolerance"] + ["not compared"] * 3
+    assert set(shares["published %"]) == {85.0}
+
+
+def test_grade_summary_with_published_on_the_papers_patients() -> None:
+    table = safety.grade_summary_with_published(paper_events(), 113, 216, PUBLISHED)
+    assert table.loc["patients with any grade C event", "n"] == 5
+    assert table.loc["patients with any grade C event", "status"] == "contradicted by the paper"  # 2.7 is not 5/113
+    assert table.loc["patients with any grade D event", "status"] == "contradicted by the paper"  # 0.9 is 2/216
+    minor = table.loc["sessions with an event: all events grade A or B"]
+    assert (minor["n"], minor["percent"]) == (50, pytest.approx(87.7))
+    assert minor["status"] == "outside tolerance"  # |87.7 - 85| > 2.5: 87.7 rounds to 90, not 85
+
+
+def test_sir_tables_cover_every_grade() -> None:
+    grades = safety.sir_grades_table()
+    assert list(grades.index) == list(SIR_GRADES)
+    assert grades["minor or major"].tolist() == ["minor", "minor", "major", "major", "major", "major"]
+    assert grades.loc[F, "roughly CTCAE grade"] == "5"
+    comparison = safety.sir_versus_ctcae()
+    assert comparison.loc["Death"].tolist() == ["F", "5"]
+    assert list(comparison.columns) == ["SIR classification (A–F)", "CTCAE (1–5)"]
+
+
+def test_worst_grade_counts_and_bars() -> None:
+    from matplotlib.colors import to_hex
+
+    from aice_helpers import plots
+
+    counts = safety.worst_grade_counts(paper_events())
+    assert counts.loc["Myelosuppression"].tolist() == [9, 2, 4, 2]
+    assert list(counts.columns) == [A, B, C, D]
+    fig = plots.worst_grade_bars(counts, n_patients=113)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 6 * 4
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "Pain"  # most frequent on top
+    by_grade = [to_hex(ax.patches[i * 6].get_facecolor()) for i in range(4)]
+    assert len(set(by_grade)) == 4
+    labels = {t.get_text() for t in ax.texts}
+    assert "26 (23.0%)" in labels and "17 (15.0%)" in labels
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [A, B, C, D]
+    plots.plt.close(fig)
+
+
+def test_data_summary_and_availability_note() -> None:
+    procedures = pd.DataFrame({PATIENT_ID: ["p1"], CYCLE: [1]})
+    assert safety.data_summary(10, procedures, EVENTS) == "10 patients, 1 AICE session, 7 adverse-event records"
+    assert safety.data_summary(10, None, None) == "10 patients, no procedures file, no adverse-events file"
+    assert safety.availability_note(procedures, EVENTS) == ""
+    assert "`aice_adverse_events.csv`" in safety.availability_note(procedures, None)
+    assert "`aice_adverse_events.csv`" in safety.availability_note(None, None)
+    assert "`aice_procedures.csv`" in safety.availability_note(None, EVENTS)
+
+
+def test_display_helpers_round_and_rename() -> None:
+    shown = safety.table5_for_display(table5_per_patient(EVENTS, 3))
+    assert shown.columns.names == ["SIR grade", None]
+    assert shown.loc[PAIN_NAME, (TOTAL, PERCENT)] == pytest.approx(66.7)
+    summary = safety.grade_summary_for_display(grade_summary(EVENTS, N_PATIENTS, N_PROCEDURES))
+    assert list(summary.columns) == ["patients", "% of patients", "sessions", "% of all sessions",
+                                     "% of sessions with an event", "events", "% of events"]
+    assert summary.loc["only grades A/B", "% of events"] == pytest.approx(66.7)
+
+
+def test_text_tables_fit_the_chapters_column_width() -> None:
+    from aice_helpers.chapter import DISPLAY_OPTIONS
+
+    width = DISPLAY_OPTIONS["display.max_colwidth"]
+    for table in (safety.sir_grades_table(), safety.sir_versus_ctcae()):
+        assert table.map(len).to_numpy().max() <= width
