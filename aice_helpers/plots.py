@@ -640,18 +640,30 @@ def km_grid(panels: Sequence[Mapping], ncols: int = 2, xlabel: str = "months", s
     return fig
 
 
+def _forest_value_text(hr: float, lower: float, upper: float, drawn: bool) -> str:
+    """Return 'HR (lower–upper)', '1 (reference)' or 'not estimable' for one forest-plot row."""
+    if drawn:
+        return f"{hr:.2f} ({lower:.2f}–{upper:.2f})"
+    return "1 (reference)" if hr == 1.0 else "not estimable"
+
+
+def _forest_p_text(p: object) -> str:
+    """Return a P value as a forest plot prints it (strings are kept as given)."""
+    if isinstance(p, str):
+        return p
+    return "" if p is None or pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
 def forest_plot(table: pd.DataFrame, label_col: str, hr_col: str, lower_col: str, upper_col: str,
                 p_col: str | None = None, title: str = "") -> Figure:
-    """Return hazard ratios with 95% CIs on a log axis (reference line at 1) and their values in a text column.
+    """Return hazard ratios with 95% CIs on a log axis (reference line at 1), each row's HR (95% CI) and P
+    printed in aligned columns on the right.
 
     Rows whose HR or interval is missing (reference levels, models that failed) are listed without a marker.
     """
     rows = table.reset_index(drop=True)
     k = len(rows)
-    fig = plt.figure(figsize=(FULL_WIDTH, 0.34 * k + 1.3))
-    grid = fig.add_gridspec(1, 2, width_ratios=[2.4, 1.3], wspace=0.02)
-    ax = fig.add_subplot(grid[0])
-    text_ax = fig.add_subplot(grid[1], sharey=ax)
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.3 * k + 1.2))
     hr, lower, upper = (rows[c].astype(float).to_numpy() for c in (hr_col, lower_col, upper_col))
     drawn = np.isfinite(hr) & np.isfinite(lower) & np.isfinite(upper) & (lower > 0)
     y = np.arange(k)
@@ -667,23 +679,25 @@ def forest_plot(table: pd.DataFrame, label_col: str, hr_col: str, lower_col: str
     ax.xaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     ax.set_yticks(y, rows[label_col].astype(str).tolist())
-    ax.set_ylim(k - 0.5, -1.3)
+    ax.set_ylim(k - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("Hazard ratio (95% CI), log scale")
-    text_ax.axis("off")
-    text_ax.set_xlim(0, 1)
-    text_ax.text(0.02, -1.0, "HR (95% CI)", fontweight="bold", va="center", fontsize=9)
-    if p_col is not None:
-        text_ax.text(0.98, -1.0, "P", fontweight="bold", va="center", ha="right", fontsize=9)
-    for i in range(k):
-        shown = (f"{hr[i]:.2f} ({lower[i]:.2f}–{upper[i]:.2f})" if drawn[i]
-                 else ("1 (reference)" if hr[i] == 1.0 else "not estimable"))
-        text_ax.text(0.02, i, shown, va="center", fontsize=9)
-        if p_col is not None:
-            p = rows.at[i, p_col]
-            p_shown = p if isinstance(p, str) else ("" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}"))
-            text_ax.text(0.98, i, p_shown, va="center", ha="right", fontsize=9)
-    ax.set_title(title)
+    values = [_forest_value_text(hr[i], lower[i], upper[i], bool(drawn[i])) for i in range(k)]
+    width = max(len(v) for v in values + ["HR (95% CI)"])
+    p_values = [_forest_p_text(rows.at[i, p_col]) for i in range(k)] if p_col is not None else [""] * k
+    p_width = max(len(p) for p in p_values + ["P"])
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(y, [f"{v.ljust(width)}  {p.rjust(p_width)}" if p_col is not None else v
+                         for v, p in zip(values, p_values)], fontfamily="monospace", fontsize=8.5)
+    right.tick_params(axis="y", length=0)
+    right.grid(False)
+    for spine in right.spines.values():
+        spine.set_visible(False)
+    header = f"{'HR (95% CI)'.ljust(width)}  {'P'.rjust(p_width)}" if p_col is not None else "HR (95% CI)"
+    right.annotate(header, xy=(1, 1), xycoords="axes fraction", xytext=(3.5, 4), textcoords="offset points",
+                   ha="left", va="bottom", fontfamily="monospace", fontsize=8.5, fontweight="bold")
+    ax.set_title(title, pad=18)
     return fig
 
 
@@ -716,10 +730,12 @@ def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str
         ax.step(x, lo, where="post", color=colour, linestyle=style, linewidth=1.2, label=f"{transform} band")
         ax.step(x, hi, where="post", color=colour, linestyle=style, linewidth=1.2)
     ax.step(x, s, where="post", color="black", linewidth=2, label="Kaplan–Meier estimate")
-    for (_, method), colour in zip(methods.iloc[1:].iterrows(), [band_colours[b] for b in ("log", "log-log", "plain")]):
+    for index, ((_, method), colour) in enumerate(zip(methods.iloc[1:].iterrows(),
+                                                      [band_colours[b] for b in ("log", "log-log", "plain")])):
         crossings = [v for v in (method["lower"], method["upper"]) if np.isfinite(v)]
-        ax.plot(crossings, [0.5] * len(crossings), linestyle="none", marker="o", markersize=5, color=colour,
-                markeredgecolor="white", zorder=5)
+        ax.plot(crossings, [0.5] * len(crossings), linestyle="none", marker="o", markersize=7 - 1.5 * index,
+                color=colour, markeredgecolor="white", zorder=5,
+                label="a band crosses 0.5: a Brookmeyer–Crowley limit" if index == 0 else None)
     ax.axhline(0.5, color=MUTED, linewidth=0.9)
     ax.axvline(median, color="black", linestyle=":", linewidth=0.9)
     ax.set_xlim(left, right)
@@ -751,3 +767,37 @@ def _short_method(method: str) -> str:
     if method.startswith("symmetric"):
         return "SPSS: symmetric ± 1.96 SE"
     return "Brookmeyer–Crowley, " + method.split(", ")[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The scorecard at a glance (appendix)
+
+STATUS_COLOURS = {"exact": PALETTE[2], "within tolerance": PALETTE[9], "outside tolerance": PALETTE[1],
+                  "contradicted by the paper": PALETTE[4], "not reproducible from data": "0.82"}
+TOTAL_LABEL_PREFIX = "all"
+
+
+def scorecard_status_bars(summary: pd.DataFrame, title: str = "Published numbers by section and status",
+                          xlabel: str = "published numbers") -> Figure:
+    """Return one horizontal bar per row of a status count table, stacked by status (first row on top; rows
+    labelled 'all…' and a 'total' column are left out)."""
+    rows = summary.loc[[label for label in summary.index if not str(label).startswith(TOTAL_LABEL_PREFIX)]]
+    statuses = [column for column in rows.columns if column != "total"]
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.3 * len(rows) + 1.5))
+    positions = np.arange(len(rows))
+    left = np.zeros(len(rows))
+    for status in statuses:
+        widths = rows[status].to_numpy(dtype=float)
+        ax.barh(positions, widths, left=left, height=0.7, color=STATUS_COLOURS.get(status, MUTED),
+                edgecolor="white", linewidth=0.5, label=status)
+        left += widths
+    for y, total in zip(positions, left):
+        ax.text(total + max(left.max(), 1) * 0.01, y, f"{int(total)}", va="center", fontsize=8, color=MUTED)
+    ax.set_yticks(positions, [str(label) for label in rows.index], fontsize=9)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, max(left.max(), 1) * 1.08)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(title="status", loc="lower right", fontsize=8, title_fontsize=8)
+    return fig

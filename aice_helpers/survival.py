@@ -3,7 +3,8 @@ landmark survival, follow-up, numbers at risk, log-rank tests and the subgroup t
 
 Conventions:
 
-* S(t) is the Kaplan–Meier estimate (lifelines); its variance is Greenwood's,
+* S(t) is the Kaplan–Meier estimate, computed as lifelines computes it (:func:`km_table`, checked
+  bit for bit against lifelines' ``KaplanMeierFitter``); its variance is Greenwood's,
   Var S(t) = S(t)² Σ_{t_j ≤ t} d_j / (n_j (n_j − d_j)).
 * Pointwise intervals for S(t) follow R ``survfit``'s ``conf.type`` ("log", "log-log", "plain")
   formula for formula (R ``survival:::survfit_confint``); "log-log" is Stata's and lifelines' default,
@@ -91,12 +92,27 @@ def z_value(alpha: float = DEFAULT_ALPHA) -> float:
 
 
 def km_table(time: Sequence[float], event: Sequence[int]) -> pd.DataFrame:
-    """Per distinct observed time: n at risk, events, S(t) and Greenwood's sum Σ d/(n(n−d))."""
-    fitter = km_fit(time, event)
-    table = fitter.event_table
-    table = table.loc[table["removed"] > 0, ["at_risk", "observed", "censored"]].astype(int)
-    table = table.rename(columns={"observed": "events"})
-    table["survival"] = fitter.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()
+    """Per distinct observed time: n at risk, events, S(t) and Greenwood's sum Σ d/(n(n−d)).
+
+    Computed with numpy by lifelines' own formula, S(t) = exp(Σ log(n − d) − log n), so that it equals
+    ``km_fit(time, event).survival_function_`` to the last bit (tests/test_survival.py checks this) at a
+    small fraction of the cost, which matters for subgroup tables and for very large cohorts.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=int)
+    if t.shape != e.shape:
+        raise ValueError(f"time and event differ in length: {t.size} and {e.size}")
+    if np.isnan(t).any():
+        raise ValueError("time has missing values: drop or impute them before estimating survival")
+    times, position = np.unique(t, return_inverse=True)
+    removed = np.bincount(position, minlength=times.size)
+    events = np.bincount(position, weights=e, minlength=times.size).astype(int)
+    at_risk = t.size - np.r_[0, np.cumsum(removed)[:-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_factors = np.log(at_risk - events) - np.log(at_risk)
+    table = pd.DataFrame({"at_risk": at_risk, "events": events, "censored": removed - events},
+                         index=pd.Index(times, name="time"))
+    table["survival"] = np.exp(np.cumsum(log_factors))
     n, d = table["at_risk"].to_numpy(float), table["events"].to_numpy(float)
     terms = np.divide(d, n * (n - d), out=np.full_like(d, np.inf), where=n > d)
     table["greenwood"] = np.cumsum(terms)
@@ -146,14 +162,23 @@ def collett_density(times: np.ndarray, survival: np.ndarray, p: float = MEDIAN_P
     u = largest event time with S(u) ≥ 1 − p + ε (time 0, S = 1, if none),
     l = smallest event time with S(l) ≤ 1 − p − ε (NaN if none), ε = COLLETT_EPSILON.
     """
+    u, s_u, l, s_l = collett_points(times, survival, p)
+    if math.isnan(l):
+        return math.nan
+    return (s_u - s_l) / (l - u)
+
+
+def collett_points(
+    times: np.ndarray, survival: np.ndarray, p: float = MEDIAN_PROBABILITY
+) -> tuple[float, float, float, float]:
+    """The points (u, S(u), l, S(l)) of :func:`collett_density`; l and S(l) are NaN if S never falls that low."""
     upper_level, lower_level = 1.0 - p + COLLETT_EPSILON, 1.0 - p - COLLETT_EPSILON
     above = np.flatnonzero(survival >= upper_level - PROBABILITY_TOLERANCE)
     below = np.flatnonzero(survival <= lower_level + PROBABILITY_TOLERANCE)
-    if below.size == 0:
-        return math.nan
     u, s_u = (float(times[above[-1]]), float(survival[above[-1]])) if above.size else (0.0, 1.0)
-    l, s_l = float(times[below[0]]), float(survival[below[0]])
-    return (s_u - s_l) / (l - u)
+    if below.size == 0:
+        return u, s_u, math.nan, math.nan
+    return u, s_u, float(times[below[0]]), float(survival[below[0]])
 
 
 def median_spss(time: Sequence[float], event: Sequence[int], alpha: float = DEFAULT_ALPHA) -> MedianEstimate:
@@ -176,7 +201,8 @@ def median_spss(time: Sequence[float], event: Sequence[int], alpha: float = DEFA
     if math.isnan(t50):
         return MedianEstimate(math.nan, math.nan, math.nan, SPSS_METHOD, reached=False)
     at_median = event_rows.loc[t50]
-    se_survival = float(at_median["survival"] * math.sqrt(at_median["greenwood"]))
+    with np.errstate(invalid="ignore"):  # S = 0 with an infinite Greenwood sum: no standard error
+        se_survival = float(at_median["survival"] * math.sqrt(at_median["greenwood"]))
     density = collett_density(times, surv)
     se = se_survival / density if density > 0 else math.nan
     half_width = z_value(alpha) * se
@@ -313,14 +339,24 @@ def numbers_at_risk(
     time: Sequence[float], groups: Sequence | None, times: Sequence[float]
 ) -> pd.DataFrame:
     """Number at risk (observed time ≥ t) at each of ``times``: one row per group (or one 'all' row)."""
-    t = pd.Series(np.asarray(time, dtype=float))
-    labels = pd.Series([ALL_LABEL] * len(t)) if groups is None else pd.Series(list(groups))
-    levels = [ALL_LABEL] if groups is None else _levels(labels)
-    counts = {level: [int((t[labels == level] >= cut).sum()) for cut in times] for level in levels}
+    t = np.asarray(time, dtype=float)
+    if groups is None:
+        levels, by_level = [ALL_LABEL], {ALL_LABEL: t}
+    else:
+        labels = pd.Series(list(groups))
+        levels = _levels(labels)
+        by_level = {level: t[(labels == level).to_numpy()] for level in levels}
+    counts = {level: _count_at_or_after(by_level[level], times) for level in levels}
     out = pd.DataFrame.from_dict(counts, orient="index", columns=list(times))
     out.index.name = "group"
     out.columns.name = "time"
     return out
+
+
+def _count_at_or_after(values: np.ndarray, cuts: Sequence[float]) -> list[int]:
+    """How many of ``values`` (missing ones never count) are ≥ each cut, by one sort and a binary search."""
+    ordered = np.sort(values[~np.isnan(values)])
+    return [int(ordered.size - np.searchsorted(ordered, cut, side="left")) for cut in cuts]
 
 
 def _levels(values: pd.Series, order: Sequence | None = None) -> list:
@@ -420,3 +456,112 @@ def _hazard_ratios_vs_first(
         row = table.loc[str(level)]
         hr.loc[level] = [row["hr"], row["lower"], row["upper"], row["p"]]
     return hr
+
+
+# ---------------------------------------------------------------------------------------------
+# Interval methods side by side, intervals read backwards, P values as printed
+
+MEDIAN_INTERVAL_METHODS = (
+    ("symmetric, SE by Collett's density", "spss", "SPSS (Kaplan-Meier procedure)"),
+    ("Brookmeyer-Crowley, log band", "log", "R survfit (default)"),
+    ("Brookmeyer-Crowley, log-log band", "log-log", "Stata stci, lifelines"),
+    ("Brookmeyer-Crowley, plain band", "plain", "R survfit(conf.type = 'plain')"),
+)
+
+
+def median_intervals(time: Sequence[float], event: Sequence[int], alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """The median with each interval of MEDIAN_INTERVAL_METHODS: estimate, limits, width, software."""
+    rows = []
+    for method, kind, software in MEDIAN_INTERVAL_METHODS:
+        median = (median_spss(time, event, alpha) if kind == "spss"
+                  else median_brookmeyer_crowley(time, event, kind, alpha))
+        rows.append({"method": method, "software": software, "median": median.estimate,
+                     "lower": median.lower, "upper": median.upper, "width": median.upper - median.lower})
+    return pd.DataFrame(rows)
+
+
+def median_spss_steps(time: Sequence[float], event: Sequence[int], alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """Each step of :func:`median_spss` as a (quantity, value) row: t50, S, Greenwood SE, u, l, f, SE, limits."""
+    table = km_table(time, event)
+    event_rows = table[table["events"] > 0]
+    times = event_rows.index.to_numpy(float)
+    surv = event_rows["survival"].to_numpy(float)
+    result = median_spss(time, event, alpha)
+    u, s_u, l, s_l = collett_points(times, surv)
+    if result.reached:
+        at_median = event_rows.loc[result.estimate]
+        with np.errstate(invalid="ignore"):
+            s_median = float(at_median["survival"])
+            se_s = float(at_median["survival"] * math.sqrt(at_median["greenwood"]))
+    else:
+        s_median, se_s = math.nan, math.nan
+    steps = [
+        ("median t50: first time with S(t) <= 0.5", result.estimate),
+        ("S(t50)", s_median),
+        ("Greenwood SE of S(t50)", se_s),
+        (f"u: last event time with S >= {0.5 + COLLETT_EPSILON:.2f}", u),
+        ("S(u)", s_u),
+        (f"l: first event time with S <= {0.5 - COLLETT_EPSILON:.2f}", l),
+        ("S(l)", s_l),
+        ("density f = (S(u) - S(l)) / (l - u)", (s_u - s_l) / (l - u) if not math.isnan(l) else math.nan),
+        ("SE(t50) = SE of S(t50) / f", result.se),
+        (f"z for {100 * (1 - alpha):g}% confidence", z_value(alpha)),
+        ("lower limit t50 - z SE", result.lower),
+        ("upper limit t50 + z SE", result.upper),
+    ]
+    return pd.DataFrame(steps, columns=["quantity", "value"])
+
+
+def survival_at_transforms(
+    time: Sequence[float], event: Sequence[int], landmarks: Sequence[float], alpha: float = DEFAULT_ALPHA
+) -> pd.DataFrame:
+    """S(t) at each landmark with its plain, log and log-log Greenwood intervals side by side."""
+    parts = []
+    for transform in ("plain", "log", "log-log"):
+        part = survival_at(time, event, landmarks, transform, alpha)
+        parts.append(part[["landmark", "survival", "std_err", "lower", "upper", "transform"]])
+    return pd.concat(parts, ignore_index=True)
+
+
+def loglog_interval_center(lower: float, upper: float) -> float:
+    """The S(t) a log-log interval (lower, upper) was built around: exp(−sqrt(log lower · log upper)).
+
+    The interval is symmetric on the log(−log S) scale, so its centre there, back-transformed, is
+    the estimate it belongs to.
+    """
+    if not (0.0 < lower < upper < 1.0):
+        return math.nan
+    return math.exp(-math.sqrt(math.log(lower) * math.log(upper)))
+
+
+def uncensored_loglog_interval(survival: float, n: int, alpha: float = DEFAULT_ALPHA) -> tuple[float, float]:
+    """The log-log Greenwood interval of S(t) = ``survival`` when n patients start and none is censored before t.
+
+    Without censoring Greenwood's sum telescopes to (1 − S) / (n·S).
+    """
+    if not (0.0 < survival < 1.0) or n <= 0:
+        return math.nan, math.nan
+    greenwood = (1.0 - survival) / (n * survival)
+    lower, upper = ci_bands(np.array([survival]), np.array([greenwood]), "log-log", alpha)
+    return float(lower[0]), float(upper[0])
+
+
+def implied_uncensored_n(survival: float, lower: float, upper: float, alpha: float = DEFAULT_ALPHA) -> float:
+    """The number of patients that, without censoring, gives a log-log interval as wide as (lower, upper) at S.
+
+    Half the width on the log(−log) scale is h = z·sqrt(G) / |log S|; solving for Greenwood's sum G
+    and using G = (1 − S) / (n·S) gives n.
+    """
+    if not (0.0 < lower < upper < 1.0) or not (0.0 < survival < 1.0):
+        return math.nan
+    half = (math.log(-math.log(lower)) - math.log(-math.log(upper))) / 2.0
+    greenwood = (half * abs(math.log(survival)) / z_value(alpha)) ** 2
+    return (1.0 - survival) / (survival * greenwood)
+
+
+def format_p_value(p: float, decimals: int = 3) -> str:
+    """P as journals print it: '<0.001' below 10^−decimals, otherwise rounded; an en dash if missing."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    floor = 10.0 ** (-decimals)
+    return f"<{floor:.{decimals}f}" if p < floor else f"{p:.{decimals}f}"

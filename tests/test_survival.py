@@ -25,6 +25,7 @@ from aice_helpers.survival import (
     TRANSFORMS,
     MedianEstimate,
     km_fit,
+    km_table,
     logrank,
     median_brookmeyer_crowley,
     median_followup,
@@ -358,3 +359,162 @@ def test_subgroup_table_rejects_levels_missing_from_order():
     data = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 1], "g": ["a", "b", "a", "c"]})
     with pytest.raises(ValueError, match="not in order"):
         subgroup_table(data, "t", "e", "g", order=["a", "b"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Interval methods side by side, intervals read backwards, P values as printed
+
+from aice_helpers.survival import (  # noqa: E402
+    MEDIAN_INTERVAL_METHODS,
+    ci_bands,
+    collett_density,
+    collett_points,
+    format_p_value,
+    implied_uncensored_n,
+    loglog_interval_center,
+    median_intervals,
+    median_spss_steps,
+    survival_at_transforms,
+    uncensored_loglog_interval,
+)
+
+
+def uncensored_times(n: int, alive_after: dict[float, int]) -> tuple[list[float], list[int]]:
+    """n patients, events only; ``alive_after`` {t: k} means exactly k patients have times beyond t."""
+    cut_points = sorted(alive_after)
+    times: list[float] = []
+    previous_alive, previous_cut = n, 0.0
+    for cut in cut_points:
+        dying = previous_alive - alive_after[cut]
+        times += list(np.linspace(previous_cut + 0.1, cut - 0.1, dying)) if dying else []
+        previous_alive, previous_cut = alive_after[cut], cut
+    times += list(np.linspace(previous_cut + 1.0, previous_cut + 50.0, previous_alive))
+    return times, [1] * n
+
+
+def test_collett_points_by_hand():
+    table_times = np.array([2, 3, 5, 6, 7, 9, 11], dtype=float)
+    surv = np.array([9 / 10, 4 / 5, 24 / 35, 4 / 7, 16 / 35, 32 / 105, 16 / 105])
+    u, s_u, l, s_l = collett_points(table_times, surv)
+    assert (u, l) == (6.0, 9.0)
+    assert (s_u, s_l) == pytest.approx((4 / 7, 32 / 105), rel=1e-15)
+    assert collett_density(table_times, surv) == pytest.approx(4 / 45, rel=1e-12)
+    u, s_u, l, s_l = collett_points(table_times[:3], surv[:3])  # never reaches 0.45
+    assert u == 5.0 and math.isnan(l) and math.isnan(s_l)
+
+
+def test_median_spss_steps_reproduce_the_hand_computation():
+    steps = median_spss_steps(HAND_TIMES, HAND_EVENTS).set_index("quantity")["value"]
+    values = steps.to_numpy()
+    assert values[0] == 7.0  # t50
+    assert values[1] == pytest.approx(16 / 35, rel=1e-12)  # S(t50)
+    assert values[2] == pytest.approx(0.166178, abs=1e-6)  # Greenwood SE of S(t50)
+    assert values[3] == 6.0 and values[5] == 9.0  # u and l
+    assert values[7] == pytest.approx(4 / 45, rel=1e-12)  # density
+    assert values[8] == pytest.approx(1.869504, abs=1e-6)  # SE(t50)
+    assert (values[10], values[11]) == pytest.approx((3.335840, 10.664160), abs=1e-6)
+
+
+def test_median_intervals_are_the_methods_tested_against_r(fixture_reference):
+    lung = lung_data()
+    table = median_intervals(lung["time"], lung["event"])
+    assert table["method"].tolist() == [m for m, _, _ in MEDIAN_INTERVAL_METHODS]
+    spss = median_spss(lung["time"], lung["event"])
+    assert table.loc[0, ["median", "lower", "upper"]].tolist() == [spss.estimate, spss.lower, spss.upper]
+    for row, transform in zip(range(1, 4), ("log", "log-log", "plain")):
+        expected = fixture_reference["lung"]["km_median"][transform]
+        assert table.loc[row, ["median", "lower", "upper"]].tolist() == [
+            as_float(expected[k]) for k in ("estimate", "lower", "upper")]
+    assert table["width"].tolist() == pytest.approx((table["upper"] - table["lower"]).tolist())
+
+
+def test_survival_at_transforms_matches_survival_at():
+    lung = lung_data()
+    table = survival_at_transforms(lung["time"], lung["event"], [180, 365])
+    assert table["transform"].tolist() == ["plain", "plain", "log", "log", "log-log", "log-log"]
+    for transform in ("plain", "log", "log-log"):
+        expected = survival_at(lung["time"], lung["event"], [180, 365], transform)
+        got = table[table["transform"] == transform]
+        np.testing.assert_allclose(got[["survival", "lower", "upper"]], expected[["survival", "lower", "upper"]])
+
+
+@pytest.mark.parametrize(("count", "printed"), [(51, (35.8, 54.0)), (29, (18.0, 34.0)), (31, (19.6, 35.9))])
+def test_uncensored_loglog_interval_gives_the_papers_limits(count, printed):
+    """k of 113 without censoring: the log-log Greenwood limits the paper prints (statistics note)."""
+    lower, upper = uncensored_loglog_interval(count / 113, 113)
+    assert (round(100 * lower, 1), round(100 * upper, 1)) == printed
+
+
+def test_uncensored_loglog_interval_equals_survival_at_without_censoring():
+    time, event = uncensored_times(113, {12.0: 51, 24.0: 29})
+    at = survival_at(time, event, [12.0, 24.0], "log-log")
+    assert at["survival"].tolist() == pytest.approx([51 / 113, 29 / 113], rel=1e-12)
+    for (_, row), count in zip(at.iterrows(), (51, 29)):
+        assert (row["lower"], row["upper"]) == pytest.approx(uncensored_loglog_interval(count / 113, 113), rel=1e-12)
+
+
+@pytest.mark.parametrize(("survival", "n"), [(0.2743, 113), (0.45, 113), (0.9, 40), (0.05, 1000)])
+def test_loglog_interval_read_backwards(survival, n):
+    lower, upper = uncensored_loglog_interval(survival, n)
+    assert loglog_interval_center(lower, upper) == pytest.approx(survival, rel=1e-12)
+    assert implied_uncensored_n(survival, lower, upper) == pytest.approx(n, rel=1e-9)
+
+
+def test_loglog_interval_center_of_the_papers_three_year_interval():
+    center = loglog_interval_center(0.196, 0.359)
+    assert center == pytest.approx(math.exp(-math.sqrt(math.log(0.196) * math.log(0.359))), rel=1e-15)
+    assert round(center, 3) == 0.275
+    assert implied_uncensored_n(center, 0.196, 0.359) == pytest.approx(112.8, abs=0.1)
+    assert math.isnan(loglog_interval_center(0.5, 0.4)) and math.isnan(uncensored_loglog_interval(1.0, 10)[0])
+
+
+def test_loglog_center_agrees_with_ci_bands():
+    lower, upper = ci_bands(np.array([0.3]), np.array([0.01]), "log-log")
+    assert loglog_interval_center(float(lower[0]), float(upper[0])) == pytest.approx(0.3, rel=1e-12)
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.0004, "<0.001"), (0.001, "0.001"), (0.0064, "0.006"),
+                                         (0.05, "0.050"), (0.56, "0.560"), (math.nan, "–"), (None, "–")])
+def test_format_p_value(p, text):
+    assert format_p_value(p) == text
+
+
+def test_numbers_at_risk_counts_like_a_direct_comparison():
+    rng = np.random.default_rng(3)
+    time = np.round(rng.exponential(10, 500), 1)
+    time[::37] = np.nan
+    cuts = [0, 0.5, 5, 10.3, 12, 30, 1000]
+    got = numbers_at_risk(time, None, cuts).loc["all"].tolist()
+    assert got == [int(np.sum(time >= cut)) for cut in cuts]
+    groups = np.where(np.arange(500) % 3 == 0, "a", "b")
+    by_group = numbers_at_risk(time, groups, cuts)
+    assert by_group.loc["a"].tolist() == [int(np.sum((time >= cut) & (groups == "a"))) for cut in cuts]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_km_table_equals_lifelines_bit_for_bit(seed):
+    """km_table computes S(t) by lifelines' formula with numpy: same times, counts and survival, exactly."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 250))
+    time = np.round(rng.exponential(10, n), int(rng.integers(0, 3))) + 0.5  # ties at every rounding
+    event = (rng.uniform(size=n) < rng.uniform(0.05, 1.0)).astype(int)
+    table = km_table(time, event)
+    fitter = km_fit(time, event)
+    reference = fitter.event_table[fitter.event_table["removed"] > 0]
+    np.testing.assert_array_equal(table.index.to_numpy(), reference.index.to_numpy())
+    np.testing.assert_array_equal(table["at_risk"], reference["at_risk"])
+    np.testing.assert_array_equal(table["events"], reference["observed"])
+    np.testing.assert_array_equal(table["censored"], reference["censored"])
+    np.testing.assert_array_equal(table["survival"], fitter.survival_function_.iloc[:, 0].reindex(reference.index))
+
+
+def test_km_table_rejects_missing_times():
+    with pytest.raises(ValueError, match="missing"):
+        km_table([1.0, np.nan, 3.0], [1, 0, 1])
+
+
+def test_median_spss_when_the_curve_drops_to_zero_at_the_median():
+    """S falls from 2/3 straight to 0: the median is that time, and no standard error exists (no warning)."""
+    result = median_spss([1, 1, 2], [0, 1, 1])
+    assert result.reached and result.estimate == 2.0
+    assert math.isnan(result.se) and math.isnan(result.lower) and math.isnan(result.upper)
