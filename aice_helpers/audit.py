@@ -1744,3 +1744,120 @@ def run_audit(published_dir: Path, fmt: str = "text") -> int:
             print()
         print(summary_text(findings))
     return 1 if findings else 0
+
+
+# ----------------------------------------------------------------------------- tables for the chapter
+
+SEVERITY_PLURALS = {CONTRADICTION: "contradictions", INCONSISTENCY: "inconsistencies", NOTE: "notes"}
+ALL_CHECKS_LABEL = "all checks"
+NO_VALUE_MARK = "—"
+FINDING_COLUMNS = ("severity", "numbers involved", "evidence", "consistent value")
+MODEL_ROW_COLUMNS = ("row", "β", "exp(β)", "HR (95% CI)", "√(L·U)", "SE", "z", "P", "P range", "printed P",
+                     "agrees")
+DATE_COLUMNS = ("printed", "what", "where", "kind")
+FINDINGS_TABLE_WIDTHS = {"finding": "7%", "severity": "13%", "numbers involved": "23%", "evidence": "42%",
+                         "consistent value": "15%"}
+MODEL_ROWS_WIDTHS = {"row": "24%", "β": "6%", "exp(β)": "7%", "HR (95% CI)": "12%", "√(L·U)": "7%", "SE": "6%",
+                     "z": "6%", "P": "8%", "P range": "11%", "printed P": "8%", "agrees": "5%"}
+DATES_TABLE_WIDTHS = {"printed": "12%", "what": "40%", "where": "32%", "kind": "16%"}
+
+
+def check_named(name: str) -> Check:
+    """Return the registered check with this name (KeyError naming the known ones otherwise)."""
+    for check in CHECKS:
+        if check.name == name:
+            return check
+    raise KeyError(f"no check named {name!r}; checks: {', '.join(CHECK_NAMES)}")
+
+
+def findings_table(findings: Sequence[Finding], check: str | None = None) -> pd.DataFrame:
+    """Return the findings (of one check, or all) as the chapter shows them: severity, numbers, evidence, resolution."""
+    chosen = [item for item in findings if check is None or item.check == check]
+    rows = [{"check": check_named(item.check).title if item.check in CHECK_NAMES else item.check,
+             "severity": item.severity, "numbers involved": ", ".join(compact_ids(item.ids)),
+             "evidence": item.message, "consistent value": item.resolution or NO_VALUE_MARK} for item in chosen]
+    columns = list(FINDING_COLUMNS) if check is not None else ["check", *FINDING_COLUMNS]
+    frame = pd.DataFrame(rows, columns=["check", *FINDING_COLUMNS])[columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="finding")
+    return frame
+
+
+def audit_overview(findings: Sequence[Finding]) -> pd.DataFrame:
+    """Return the findings counted by check (titles, in registry order) and severity, with a row for all checks."""
+    summary = audit_summary(findings)
+    titles = {check.name: check.title for check in CHECKS}
+    summary.index = pd.Index([titles.get(name, name) for name in summary.pop("check")], name="check")
+    summary.loc[ALL_CHECKS_LABEL] = summary.sum()
+    return summary.astype(int)
+
+
+def severity_counts_text(findings: Sequence[Finding]) -> str:
+    """Return '6 contradictions and 5 inconsistencies' (severities in order, only those present; 'nothing' if none)."""
+    counts = Counter(item.severity for item in findings)
+    parts = [f"{counts[severity]} {SEVERITY_PLURALS[severity] if counts[severity] != 1 else severity}"
+             for severity in SEVERITIES if counts[severity]]
+    if not parts:
+        return "nothing"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def findings_sentence(findings: Sequence[Finding], check: str) -> str:
+    """Return one sentence saying what a check found: how many findings of each severity, or none."""
+    chosen = [item for item in findings if item.check == check]
+    if not chosen:
+        return "In these published numbers the check finds nothing to report."
+    noun = "finding" if len(chosen) == 1 else "findings"
+    return f"In these published numbers the check makes {len(chosen)} {noun}: {severity_counts_text(chosen)}."
+
+
+def _rounds_alike_text(low: float, high: float) -> str:
+    """Return a range of P values as 'a–b' with two significant digits."""
+    return f"{fmt_p(low)}–{fmt_p(high)}"
+
+
+def model_rows_table(published: pd.DataFrame) -> pd.DataFrame:
+    """Return every printed hazard ratio with its interval, recomputed: exp(β), the log-scale centre √(L·U), SE of
+    ln HR, z, Wald P, the range of P for numbers that round to the printed ones, and whether the printed P is in it."""
+    paper = Paper.from_frame(published)
+    rows = []
+    for ratio, beta, p_entry in model_rows(paper):
+        if ratio["id"] in paper.alias_of or ratio["lower"] <= 0 or float(ratio["value"]) <= 0:
+            continue
+        d_hr = decimals_of(ratio)
+        lower, upper = float(ratio["lower"]), float(ratio["upper"])
+        (low_log, high_log), _ = log_estimate_range(ratio, beta)
+        se = log_se(lower, upper)
+        z = (low_log + high_log) / 2 / se
+        row = {"row": ratio["id"].rpartition(".")[0],
+               "β": fmt(float(beta["value"]), decimals_of(beta)) if beta else NO_VALUE_MARK,
+               "exp(β)": f"{math.exp(float(beta['value'])):.3f}" if beta else NO_VALUE_MARK,
+               "HR (95% CI)": f"{fmt(float(ratio['value']), d_hr)} ({fmt(lower, d_hr)}–{fmt(upper, d_hr)})",
+               "√(L·U)": f"{log_centre(lower, upper):.3f}", "SE": f"{se:.3f}", "z": f"{z:.2f}",
+               "P": fmt_p(wald_p(z)), "P range": NO_VALUE_MARK,
+               "printed P": p_text(p_entry) if p_entry else NO_VALUE_MARK, "agrees": NO_VALUE_MARK}
+        if p_entry is not None:
+            p_low, p_high = p_range((low_log, high_log), lower, upper, d_hr)
+            printed_low, printed_high = printed_p_range(p_entry)
+            row["P range"] = _rounds_alike_text(p_low, p_high)
+            row["agrees"] = "yes" if p_low <= printed_high + EPS and p_high >= printed_low - EPS else "no"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(MODEL_ROW_COLUMNS)).set_index("row")
+
+
+def dates_table(published: pd.DataFrame) -> pd.DataFrame:
+    """Return every date and year the records print, in calendar order (undated last), indexed by the date as
+    printed: what, where, kind."""
+    paper = Paper.from_frame(published)
+    rows = []
+    for entry in paper.entries.values():
+        if entry.get("unit") != DATE_UNIT and entry.get("unit") not in YEAR_UNITS:
+            continue
+        value = entry["value"]
+        date = parse_date(value) or (dt.date(int(value), 1, 1) if _is_number(value) else None)
+        kind = "cited work" if entry.get("scope") == LITERATURE else (
+            "bibliographic record" if entry.get("section") == BIBLIOGRAPHY else "the study")
+        rows.append({"printed": str(int(value)) if _is_number(value) else str(value),
+                     "what": entry.get("quote_context") or "", "where": entry["id"], "kind": kind,
+                     "_order": date or dt.date.max})
+    frame = pd.DataFrame(rows, columns=[*DATE_COLUMNS, "_order"])
+    return frame.sort_values("_order", kind="stable").drop(columns="_order").set_index("printed")

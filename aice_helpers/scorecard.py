@@ -15,6 +15,7 @@ in TOLERANCES and one status from SCORECARD_STATUSES:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 import sys
@@ -368,3 +369,155 @@ def run_scorecard(data_dir: Path | str, fmt: str = "text", sections: Collection[
     table = scorecard_table(dataset, published, sections)
     sys.stdout.write(rendered_scorecard(table, published, fmt))
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# For the chapters: a chapter's own rows, the scorecard by section, the tolerances explained
+
+
+SECTION_ORDER = ("abstract", "introduction", "methods", "results", "table1", "table2", "table3", "table4", "table5",
+                 "discussion", "second_record", "bibliography")
+SECTION_TITLES = {"abstract": "Abstract", "introduction": "Introduction", "methods": "Methods",
+                  "results": "Results (text)", "table1": "Table 1", "table2": "Table 2", "table3": "Table 3",
+                  "table4": "Table 4", "table5": "Table 5", "discussion": "Discussion",
+                  "second_record": "Second record", "bibliography": "Bibliographic data"}
+ALL_SECTIONS_LABEL = "all sections"
+CHAPTER_COLUMNS = ("id", "quantity", "published", "reproduced", "status")
+STATUS_ROW_COLUMNS = ("id", "quantity", "published", "reproduced", "difference", "note")
+TOLERANCE_REASONS: dict[str, str] = {
+    "count": "A count has no rounding: the same definition applied to the same patients gives the same whole "
+             "number, so any difference means a different definition, a miscount or different data.",
+    "percent": "A share printed with one decimal can come out one unit off in its last digit when a number is "
+               "truncated or rounded twice; a tenth of a point allows that slip and nothing larger.",
+    "approximate_percent": "A figure printed as '~85%' claims no more than the nearest five points, so anything "
+                           "that rounds to it to the nearest five counts as agreement.",
+    "proportion": "Given the count, the estimate and its Clopper–Pearson interval follow by arithmetic alone; the "
+                  "tenth of a point only allows a slip in the last printed digit.",
+    "landmark": "One patient moves a rate on 113 patients by almost a point (1/113 = 0.9%), and the synthetic "
+                "event times are generated, not observed: one point is about one patient either way.",
+    "median": "A Kaplan–Meier median is always one of the recorded event times, and every median the paper "
+              "prints is a whole or half month, so half a month is one step of the grid of times; an interval "
+              "limit rests on the slope of the curve near the median, which is less stable, and gets a month.",
+    "follow_up": "Read like a median survival time: half a month, one step of the grid of times, for the median; "
+                 "a month for the ends of the range.",
+    "descriptive": "The median and range of a measured variable (age, tumour size) follow from the values "
+                   "themselves, with no model in between, so they must agree to the printed digits.",
+    "hazard_ratio": "A hazard ratio comes from a Cox model fitted to generated survival times; ratios are compared "
+                    "on the log scale, where 2.0 against 2.2 is as far as 0.5 against 0.45, and 10% there is well "
+                    "under half the standard error of a log hazard ratio on about a hundred patients.",
+    "beta": "β is the log of the hazard ratio, so ±0.1 in β is the same window as about 10% in the ratio.",
+    "p": "A P value moves a great deal with small changes in the data, and what a reader takes from it is the "
+         "verdict at the paper's level of 0.05; that verdict must agree, and a P that also rounds to the "
+         "printed one (or lies below a printed '<' bound) is exact.",
+}
+
+
+def section_title(section: str) -> str:
+    """Return a section as the book names it ('table1' → 'Table 1'); unknown sections as they are."""
+    return SECTION_TITLES.get(section, section)
+
+
+def ordered_sections(sections: Sequence[str]) -> list[str]:
+    """Return the distinct sections in the paper's order (SECTION_ORDER), unknown ones after, as they come."""
+    distinct = list(dict.fromkeys(sections))
+    known = [section for section in SECTION_ORDER if section in distinct]
+    return known + [section for section in distinct if section not in SECTION_ORDER]
+
+
+def with_prefixes(ids: Sequence[str], prefixes: Sequence[str]) -> list[bool]:
+    """Return, for each id, whether it starts with any of the prefixes."""
+    chosen = tuple(prefixes)
+    return [bool(chosen) and str(entry_id).startswith(chosen) for entry_id in ids]
+
+
+def first_prefix(entry_id: str, prefixes: Sequence[str]) -> int:
+    """Return the position of the first prefix the id starts with (len(prefixes) when none)."""
+    return next((position for position, prefix in enumerate(prefixes) if entry_id.startswith(prefix)), len(prefixes))
+
+
+def chapter_scorecard(dataset: Any, prefixes: Sequence[str], published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the scorecard rows whose id starts with any prefix (in prefix order, then the paper's): id, quantity,
+    published, reproduced, status."""
+    from aice_helpers.published import load_published
+    from aice_helpers.reproduce import reproduced_values
+
+    published = load_published() if published is None else published
+    chosen = published[with_prefixes(list(published.index), prefixes)]
+    order = sorted(range(len(chosen)), key=lambda row: first_prefix(str(chosen.index[row]), prefixes))
+    chosen = chosen.iloc[order]
+    if chosen.empty:
+        return pd.DataFrame(columns=list(CHAPTER_COLUMNS))
+    table = scorecard_frame(chosen, reproduced_values(dataset, published), contradicted_by_audit(published))
+    return display_table(table, published)[list(CHAPTER_COLUMNS)].reset_index(drop=True)
+
+
+def status_counts_text(table: pd.DataFrame) -> str:
+    """Return one sentence counting a scorecard's rows by status ('Of the 78 published numbers here: 70 exact, …')."""
+    counts = table["status"].value_counts()
+    parts = [f"{counts[status]} {status}" for status in SCORECARD_STATUSES if counts.get(status, 0)]
+    if not parts:
+        return "No published number falls under this part of the scorecard."
+    listing = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    noun = "number" if len(table) == 1 else "numbers"
+    return f"Of the {len(table)} published {noun} here: {listing}."
+
+
+def summary_by_section(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the status counts by section in the paper's order, sections by title, with a row for all sections."""
+    summary = scorecard_summary(table)
+    sections = ordered_sections([section for section in summary.index if section != ALL_ROWS])
+    summary = summary.loc[[*sections, ALL_ROWS]]
+    summary.index = pd.Index([section_title(section) for section in sections] + [ALL_SECTIONS_LABEL], name="section")
+    return summary
+
+
+def scorecard_by_section(table: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Return the whole scorecard as shown (display_table), indexed by section title and id, sections in paper order."""
+    shown = display_table(table, published)
+    order = {section: position for position, section in enumerate(ordered_sections(list(table["section"])))}
+    positions = pd.Series([order[section] for section in table["section"]], index=shown.index)
+    shown = shown.assign(section=[section_title(section) for section in table["section"]], _order=positions)
+    shown = shown.sort_values("_order", kind="stable").drop(columns="_order")
+    return shown.set_index(["section", "id"])
+
+
+def rows_with_status(table: pd.DataFrame, published: pd.DataFrame, status: str) -> pd.DataFrame:
+    """Return the rows of one status as shown, with notes: id, quantity, published, reproduced, difference, note."""
+    chosen = table[table["status"] == status]
+    shown = display_table(chosen, published).assign(note=chosen["note"].fillna("").to_numpy())
+    return shown[list(STATUS_ROW_COLUMNS)].set_index("id")
+
+
+def tolerance_table(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return each kind of number with its tolerance and the reason (and how many rows use it, given a scorecard)."""
+    rows = [{"kind of number": tolerance.quantity, "tolerance": tolerance.text, "why": TOLERANCE_REASONS[kind]}
+            for kind, tolerance in TOLERANCES.items() if kind in TOLERANCE_REASONS]
+    frame = pd.DataFrame(rows, columns=["kind of number", "tolerance", "why"])
+    if table is not None:
+        compared = table[table["status"] != STATUS_NOT_REPRODUCIBLE]
+        counts = compared["quantity"].value_counts()
+        frame["numbers compared"] = [int(counts.get(quantity, 0)) for quantity in frame["kind of number"]]
+    return frame.set_index("kind of number")
+
+
+WRAP_CELL_STYLE = "overflow-wrap: anywhere; text-align: left; vertical-align: top"
+CHAPTER_TABLE_WIDTHS = {"id": "37%", "quantity": "18%", "published": "15%", "reproduced": "15%", "status": "15%"}
+SCORECARD_TABLE_WIDTHS = {"section": "9%", "id": "26%", "quantity": "13%", "published": "12%", "reproduced": "12%",
+                          "difference": "9%", "tolerance": "10%", "status": "9%"}
+STATUS_ROWS_WIDTHS = {"id": "27%", "quantity": "12%", "published": "12%", "reproduced": "12%", "difference": "9%",
+                      "note": "28%"}
+TOLERANCE_TABLE_WIDTHS = {"kind of number": "16%", "tolerance": "18%", "why": "54%", "numbers compared": "12%"}
+
+
+def page_table(frame: pd.DataFrame, widths: Mapping[str, str] | None = None) -> Any:
+    """Return a pandas Styler that fits a long-text table to the page: fixed layout, column widths by name
+    (index levels included), ids and sentences wrapped anywhere, text left- and top-aligned."""
+    widths = dict(widths or {})
+    headers = [str(name) for name in frame.index.names] + [str(column) for column in frame.columns]
+    styles = [{"selector": "", "props": "table-layout: fixed; width: 100%"},
+              {"selector": "td, th", "props": WRAP_CELL_STYLE}]
+    styles += [{"selector": f"thead tr:first-child th:nth-child({position})", "props": f"width: {widths[name]}"}
+               for position, name in enumerate(headers, start=1) if name in widths]
+    uuid = hashlib.sha1(frame.to_csv().encode("utf-8")).hexdigest()[:12]
+    return (frame.style.set_uuid(uuid).set_table_styles(styles).set_table_attributes('class="dataframe"')
+            .format(na_rep=""))

@@ -17,6 +17,7 @@ import yaml
 
 from aice_helpers import contract
 from aice_helpers.audit import (
+    ALL_CHECKS_LABEL,
     CHECK_NAMES,
     CHECKS,
     CONTRADICTION,
@@ -25,13 +26,20 @@ from aice_helpers.audit import (
     SEVERITIES,
     Finding,
     audit_findings,
+    audit_overview,
     audit_summary,
+    check_named,
     contradicted_ids,
     counts_giving,
+    dates_table,
     findings_frame,
+    findings_sentence,
+    findings_table,
     log_se,
     loglog_centre,
+    model_rows_table,
     run_audit,
+    severity_counts_text,
     wald_p,
 )
 from aice_helpers.published import load_published
@@ -663,3 +671,96 @@ def test_findings_frame_empty() -> None:
     """No findings give an empty table with the five columns."""
     assert list(findings_frame([]).columns) == ["check", "severity", "ids", "message", "resolution"]
     assert isinstance(audit_summary([]), pd.DataFrame)
+
+
+# ----------------------------------------------------------------------------- tables for the chapter
+
+
+def test_check_named() -> None:
+    """A check is found by name; an unknown name lists the known ones."""
+    assert check_named("beta_vs_hr").title == "Coefficient against hazard ratio"
+    with pytest.raises(KeyError, match="percent_of_count"):
+        check_named("no_such_check")
+
+
+def test_findings_table_of_one_check_and_of_all(real_findings: list[Finding]) -> None:
+    """One row per finding, numbered from 1, with the evidence and the consistent value (a dash when none)."""
+    table = findings_table(real_findings, "beta_vs_hr")
+    assert list(table.columns) == ["severity", "numbers involved", "evidence", "consistent value"]
+    assert list(table.index) == [1, 2] and table.index.name == "finding"
+    assert "table3.distant_metastasis.{beta,hr}" in table.loc[1, "numbers involved"]
+    assert table.loc[1, "consistent value"] == "β = ln 4.4 = 1.482"
+    everything = findings_table(real_findings)
+    assert len(everything) == len(real_findings) and everything.columns[0] == "check"
+    assert "Percentages against their counts" in set(everything["check"])
+    assert (everything["consistent value"] == "—").any()
+    assert findings_table(real_findings, "response_rates").empty
+
+
+def test_audit_overview_counts_every_finding(real_findings: list[Finding]) -> None:
+    """Titles in registry order, one row for all checks, totals adding up."""
+    overview = audit_overview(real_findings)
+    assert list(overview.index[:-1]) == [check.title for check in CHECKS]
+    assert overview.index[-1] == ALL_CHECKS_LABEL
+    assert overview.loc[ALL_CHECKS_LABEL, "total"] == len(real_findings)
+    assert overview.loc["Coefficient against hazard ratio", CONTRADICTION] == 2
+    assert audit_overview([]).loc[ALL_CHECKS_LABEL, "total"] == 0
+
+
+def test_sentences(real_findings: list[Finding]) -> None:
+    """Counts by severity in words, singular and plural."""
+    assert findings_sentence(real_findings, "beta_vs_hr").endswith("2 findings: 2 contradictions.")
+    assert "1 finding: 1 contradiction." in findings_sentence(real_findings, "parts_sum_to_total")
+    assert "nothing to report" in findings_sentence(real_findings, "response_rates")
+    two = [Finding("x", CONTRADICTION, ("a",), "m"), Finding("x", NOTE, ("b",), "m"),
+           Finding("x", NOTE, ("c",), "m"), Finding("x", INCONSISTENCY, ("d",), "m")]
+    assert severity_counts_text(two) == "1 contradiction, 1 inconsistency and 2 notes"
+    assert severity_counts_text([]) == "nothing"
+
+
+def test_model_rows_table_recomputes_p(real_findings: list[Finding]) -> None:
+    """Every printed model row, once; the two stage P values disagree with their intervals, the others agree."""
+    table = model_rows_table(load_published())
+    assert "table3.stage" in table.index and "results.multivariate.os.stage" not in table.index
+    assert table.loc["table3.stage", "SE"] == "0.230"
+    assert table.loc["table3.stage", "P"] == "0.0015"
+    assert table.loc["table3.stage", "P range"] == "0.00067–0.0029"
+    assert table.loc["table4.stage", "exp(β)"] == "1.937"
+    assert set(table.index[table["agrees"] == "no"]) == {"table3.stage", "table4.stage"}
+    disagreeing = {item.ids[0].rpartition(".")[0] for item in real_findings
+                   if item.check == "interval_vs_p" and item.severity == CONTRADICTION}
+    assert disagreeing == {"table3.stage", "table4.stage"}
+
+
+def test_dates_table_in_calendar_order() -> None:
+    """Dates and years sorted, the undated paper year last, each with its kind."""
+    table = dates_table(load_published())
+    assert list(table.columns) == ["what", "where", "kind"] and table.index.name == "printed"
+    printed = list(table.index)
+    assert printed.index("2021") < printed.index("2023-11-15") < printed.index("2024")
+    assert printed[-1] == "unknown"
+    kinds = dict(zip(table["where"], table["kind"]))
+    assert kinds["second_record.meta.year"] == "bibliographic record"
+    assert kinds["methods.data_cutoff"] == "the study" and kinds["discussion.schmitz.year"] == "cited work"
+
+
+def test_chapter_tables_on_a_small_paper(tmp_path: Path) -> None:
+    """The chapter's tables work on any folder: a clean one gives empty tables and zero counts."""
+    published = load_published(paper(tmp_path, clean_paper()))
+    findings = audit_findings(published)
+    assert findings_table(findings).empty
+    assert audit_overview(findings).loc[ALL_CHECKS_LABEL, "total"] == 0
+    assert isinstance(model_rows_table(published), pd.DataFrame)
+    assert isinstance(dates_table(published), pd.DataFrame)
+
+
+def test_display_widths_name_real_columns() -> None:
+    """The page widths name columns (or the index) of the tables they are meant for."""
+    from aice_helpers.audit import DATES_TABLE_WIDTHS, FINDINGS_TABLE_WIDTHS, MODEL_ROWS_WIDTHS
+
+    findings = findings_table(audit_findings(load_published()), "beta_vs_hr")
+    assert set(FINDINGS_TABLE_WIDTHS) == {findings.index.name, *findings.columns}
+    dates = dates_table(load_published())
+    assert set(DATES_TABLE_WIDTHS) == {dates.index.name, *dates.columns}
+    rows = model_rows_table(load_published())
+    assert set(MODEL_ROWS_WIDTHS) <= {rows.index.name, *rows.columns}

@@ -254,3 +254,124 @@ def test_without_the_audit_module_nothing_is_contradicted(monkeypatch: pytest.Mo
                                                           published: pd.DataFrame) -> None:
     monkeypatch.setitem(sys.modules, "aice_helpers.audit", None)  # import now fails as if the module were absent
     assert scorecard.contradicted_by_audit(published) == set()
+
+
+# ----------------------------------------------------------------------------- for the chapters
+
+
+def test_chapter_scorecard_selects_by_prefix(dataset: Dataset, published: pd.DataFrame, table: pd.DataFrame) -> None:
+    rows = scorecard.chapter_scorecard(dataset, ("results.response.", "abstract.orr"), published)
+    assert list(rows.columns) == list(scorecard.CHAPTER_COLUMNS)
+    assert list(rows.index) == list(range(len(rows)))
+    expected = ([i for i in published.index if i.startswith("results.response.")]
+                + [i for i in published.index if i.startswith("abstract.orr")])
+    assert list(rows["id"]) == expected  # in the order of the prefixes, then the paper's
+    by_id = rows.set_index("id")
+    assert by_id.loc["results.response.pr", "published"] == "42"
+    assert by_id.loc["results.response.orr", "published"] == "37.2 (28.3–46.8)"
+    assert by_id.loc["results.response.orr", "status"] == STATUS_EXACT
+    statuses = table.set_index("id").loc[expected, "status"]
+    assert list(rows["status"]) == list(statuses)
+
+
+def test_chapter_scorecard_marks_contradictions_and_handles_no_match(dataset: Dataset,
+                                                                     published: pd.DataFrame) -> None:
+    rows = scorecard.chapter_scorecard(dataset, ("table5.nausea_vomiting.",), published).set_index("id")
+    assert rows.loc["table5.nausea_vomiting.total.pct", "status"] == STATUS_CONTRADICTED
+    assert rows.loc["table5.nausea_vomiting.total", "status"] == STATUS_EXACT
+    for prefixes in [(), ("nothing.like.this",)]:
+        empty = scorecard.chapter_scorecard(dataset, prefixes, published)
+        assert empty.empty and list(empty.columns) == list(scorecard.CHAPTER_COLUMNS)
+
+
+def test_chapter_scorecard_without_the_optional_files(tmp_path: Path, published: pd.DataFrame) -> None:
+    (tmp_path / COHORT_FILE).write_bytes((DATA_DIR / COHORT_FILE).read_bytes())
+    rows = scorecard.chapter_scorecard(load_dataset(tmp_path, required=(COHORT_FILE,)), ("safety.",), published)
+    by_id = rows.set_index("id")
+    assert by_id.loc["safety.procedures", "status"] == STATUS_NOT_REPRODUCIBLE
+    assert by_id.loc["safety.n_patients", "status"] == STATUS_EXACT
+
+
+def test_status_counts_text() -> None:
+    frame = pd.DataFrame({"status": [STATUS_EXACT, STATUS_EXACT, STATUS_OUTSIDE]})
+    assert scorecard.status_counts_text(frame) == "Of the 3 published numbers here: 2 exact and 1 outside tolerance."
+    assert scorecard.status_counts_text(frame.head(1)) == "Of the 1 published number here: 1 exact."
+    assert "No published number" in scorecard.status_counts_text(frame.head(0))
+
+
+def test_sections_in_paper_order() -> None:
+    assert scorecard.ordered_sections(["table2", "abstract", "zzz", "table2", "discussion"]) == [
+        "abstract", "table2", "discussion", "zzz"]
+    assert scorecard.section_title("table3") == "Table 3" and scorecard.section_title("zzz") == "zzz"
+    assert set(scorecard.SECTION_ORDER) == set(scorecard.SECTION_TITLES)
+
+
+def test_summary_by_section(table: pd.DataFrame) -> None:
+    summary = scorecard.summary_by_section(table)
+    assert summary.index[0] == "Abstract" and summary.index[-1] == scorecard.ALL_SECTIONS_LABEL
+    assert summary.loc[scorecard.ALL_SECTIONS_LABEL, "total"] == len(table)
+    assert summary.drop(index=scorecard.ALL_SECTIONS_LABEL)["total"].sum() == len(table)
+    assert list(summary.columns) == [*SCORECARD_STATUSES, "total"]
+
+
+def test_scorecard_by_section_keeps_every_row(table: pd.DataFrame, published: pd.DataFrame) -> None:
+    shown = scorecard.scorecard_by_section(table, published)
+    assert list(shown.index.names) == ["section", "id"] and len(shown) == len(table)
+    assert set(shown.index.get_level_values("id")) == set(table["id"])
+    sections = list(dict.fromkeys(shown.index.get_level_values("section")))
+    assert sections == [scorecard.section_title(s) for s in scorecard.ordered_sections(list(table["section"]))]
+    assert shown.loc[("Table 1", "table1.sex.male"), "status"] == STATUS_EXACT
+
+
+def test_rows_with_status(table: pd.DataFrame, published: pd.DataFrame) -> None:
+    outside = scorecard.rows_with_status(table, published, STATUS_OUTSIDE)
+    assert list(outside.columns) == ["quantity", "published", "reproduced", "difference", "note"]
+    assert set(outside.index) == set(table.loc[table["status"] == STATUS_OUTSIDE, "id"])
+    assert scorecard.rows_with_status(table.head(0), published, STATUS_OUTSIDE).empty
+
+
+def test_tolerance_table_explains_every_kind(table: pd.DataFrame) -> None:
+    plain = scorecard.tolerance_table()
+    assert list(plain.columns) == ["tolerance", "why"]
+    assert len(plain) == len(scorecard.TOLERANCE_REASONS) == len(scorecard.TOLERANCES) - 1
+    assert plain.loc["count", "tolerance"] == "exact" and plain["why"].str.len().min() > 60
+    counted = scorecard.tolerance_table(table)
+    compared = table[table["status"] != STATUS_NOT_REPRODUCIBLE]
+    assert counted["numbers compared"].sum() == len(compared[compared["quantity"].isin(counted.index)])
+    assert counted.loc["hazard ratio (95% CI)", "numbers compared"] > 0
+
+
+def test_scorecard_status_bars(table: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from aice_helpers import plots
+
+    summary = scorecard.summary_by_section(table)
+    figure = plots.scorecard_status_bars(summary)
+    ax = figure.axes[0]
+    labels = [tick.get_text() for tick in ax.get_yticklabels()]
+    assert labels == list(summary.index[:-1])  # the 'all sections' row is left out
+    widths = sum(patch.get_width() for patch in ax.patches)
+    assert widths == pytest.approx(len(table))
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(SCORECARD_STATUSES)
+    plots.plt.close(figure)
+
+
+def test_first_prefix() -> None:
+    assert scorecard.first_prefix("table5.pain.a", ("safety.", "table5.")) == 1
+    assert scorecard.first_prefix("abstract.orr", ("safety.", "table5.")) == 2
+
+
+def test_page_table_fixes_widths_and_wraps(table: pd.DataFrame, published: pd.DataFrame) -> None:
+    shown = scorecard.scorecard_by_section(table, published).head(3)
+    html = scorecard.page_table(shown, scorecard.SCORECARD_TABLE_WIDTHS).to_html()
+    assert "table-layout: fixed" in html and "overflow-wrap: anywhere" in html
+    assert "th:nth-child(1)" in html and "width: 9%" in html  # the section level of the index
+    assert "th:nth-child(8)" in html  # the last column, status
+    assert 'class="dataframe"' in html and "abstract.n_patients" in html
+    again = scorecard.page_table(shown, scorecard.SCORECARD_TABLE_WIDTHS).to_html()
+    assert html == again  # deterministic: the stored notebook outputs do not change between runs
+    assert sum(float(width.rstrip("%")) for width in scorecard.SCORECARD_TABLE_WIDTHS.values()) == 100
+    for widths in (scorecard.CHAPTER_TABLE_WIDTHS, scorecard.STATUS_ROWS_WIDTHS, scorecard.TOLERANCE_TABLE_WIDTHS):
+        assert sum(float(width.rstrip("%")) for width in widths.values()) == 100
