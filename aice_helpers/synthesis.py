@@ -39,23 +39,23 @@ POSTOP_REGIMEN_COUNTS, CYCLE_COUNTS, N_CHILDREN, HISTOLOGY_COUNTS (Table 2 sums 
 is lowered from 5 to 4, see HISTOLOGY_ADJUSTMENT_NOTE). One NLR is exactly 3.0, on purpose, so
 the "<= 3" boundary is exercised.
 
-Survival times are PROVISIONAL (``provisional_survival_times``): progression follows a
-proportional-hazards model (PD patients progress at their first scan, 1-3 months), death follows
-progression after a post-progression time from a second proportional-hazards model (plus a rare
-death without progression, which counts as a PFS event at the death time); both share a gamma
-frailty. Effects point the paper's way (metastasis, size >= 10 cm, G3, stage IV, 0-1 postop
-regimens, SD/PD, NLR > 3 are worse); baseline rates aim roughly at median PFS 11 and OS 19 months.
-First AICE dates are uniform over Nov 2011 - Apr 2020, survivors are censored at the 15 Nov 2023
-cutoff, and no time exceeds the paper's longest follow-up (112.5 months). Times are rounded to
-0.5 month, at least 1.0, with pfs <= os. A later calibration step replaces that one function.
-Each part (baseline, procedures, adverse events, survival) draws from its own seeded stream, so
-replacing one does not change the others.
+Survival times are CALIBRATED (``aice_helpers.calibration``, whose docstring explains how): a seeded
+search places OS and PFS times on the paper's half-month grid so that the cohort reproduces the
+published medians with their SPSS intervals, landmark rates, follow-up range, subgroup medians and
+log-rank P, and the Cox models of Tables 3 and 4; ``data/calibration_report.csv`` sets each
+target beside the achieved value. The search may also re-deal two pairings no table fixes: which
+patients have 0-1 or >=2 postoperative regimens (keeping POSTOP_REGIMEN_COUNTS and the
+subsequent-therapy rule above) and which had which best response (only within modality x G3 x
+single-cycle cells, so the soft tilts keep their exact counts). Survivors are censored at the
+15 Nov 2023 cutoff after first AICE between Nov 2011 and Apr 2020; PD patients progress at the
+first scan. Each part (baseline, procedures, adverse events, survival) draws from its own seeded
+stream, so the calibration changes nothing else: procedures and adverse events do not depend on
+the survival times, the regimens or the responses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -254,27 +254,6 @@ NLR_LOG_MEAN_EXCESS, NLR_LOG_SD_EXCESS = np.log(1.5), 0.7  # how far the >3 valu
 DIAMETER_SMALL_FLOOR = 1.6
 DIAMETER_LARGE_FLOOR = 10.8
 DIAMETER_STEP_CM = 0.1
-
-# ---------------------------------------------------------------------------- provisional survival
-STUDY_START, STUDY_END, DATA_CUTOFF = date(2011, 11, 1), date(2020, 4, 30), date(2023, 11, 15)
-DAYS_PER_MONTH = 365.25 / 12
-LONGEST_FOLLOW_UP_MONTHS = 112.5
-SHORTEST_TIME_MONTHS = 1.0
-TIME_STEP_MONTHS = 0.5
-FIRST_ASSESSMENT_MONTHS = (1.0, 3.0)  # imaging after 1-2 cycles
-CYCLE_INTERVAL_MONTHS = 0.75  # one cycle every 3-4 weeks
-FRAILTY_VARIANCE = 0.5  # shared gamma frailty links progression and death
-PFS_MEDIAN_TARGET_MONTHS = 11.0  # aimed at, roughly (PD patients progress at their first scan)
-POST_PROGRESSION_MEDIAN_MONTHS = 5.0  # tuned by hand so that OS lands near 19 months
-DEATH_WITHOUT_PROGRESSION_RATE = 0.004  # per month: rare deaths before any progression
-OS_LOG_HAZARD_RATIOS = {
-    "distant_metastasis": 1.4, "diameter_ge_10": 0.5, "grade_g3": 0.45, "stage_iv": 0.6,
-    "postop_0_1": 0.8, "no_objective_response": 0.5, "nlr_gt_3": 0.2,
-}
-PFS_LOG_HAZARD_RATIOS = {
-    "distant_metastasis": 1.1, "diameter_ge_10": 0.5, "grade_g3": 0.45, "stage_iv": 0.6,
-    "postop_0_1": 1.1, "no_objective_response": 0.35, "nlr_gt_3": 0.45,
-}
 
 STREAMS = ("baseline", "procedures", "adverse_events", "survival")
 
@@ -514,89 +493,6 @@ def baseline_cohort(rng: np.random.Generator) -> pd.DataFrame:
                RESPONSE: str, SUBSEQUENT: str})
 
 
-# ============================================================================ provisional survival
-def prognostic_indicators(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Return the 0/1 covariates of the provisional survival model, one row per patient."""
-    return pd.DataFrame({
-        "distant_metastasis": cohort[METASTASIS] == 1,
-        "diameter_ge_10": cohort[DIAMETER] >= DIAMETER_CUTOFF_CM,
-        "grade_g3": cohort[GRADE] == G3,
-        "stage_iv": cohort[STAGE] == STAGE_IV,
-        "postop_0_1": cohort[POSTOP] <= 1,
-        "no_objective_response": ~cohort[RESPONSE].isin((CR, PR)),
-        "nlr_gt_3": cohort[NLR] > NLR_CUTOFF,
-    }, index=cohort.index).astype(int)
-
-
-def _linear_predictor(indicators: pd.DataFrame, log_hazard_ratios: Mapping[str, float]) -> np.ndarray:
-    """Return sum(beta x covariate) per patient."""
-    return indicators[list(log_hazard_ratios)].to_numpy() @ np.array(list(log_hazard_ratios.values()))
-
-
-def _marginal_survival(t: float, rate: float, linear_predictor: np.ndarray, delay: np.ndarray) -> np.ndarray:
-    """Return each patient's gamma-frailty survival probability at t (1 before the delay)."""
-    cumulative = rate * np.exp(linear_predictor) * np.maximum(t - delay, 0.0)
-    return (1.0 + FRAILTY_VARIANCE * cumulative) ** (-1.0 / FRAILTY_VARIANCE)
-
-
-def baseline_rate_for_median(median: float, linear_predictor: np.ndarray, delay: np.ndarray,
-                             already_failed: np.ndarray | None = None) -> float:
-    """Return the baseline hazard rate at which the cohort's average survival at ``median`` is 1/2."""
-    failed = np.zeros(len(delay), bool) if already_failed is None else already_failed
-    low, high = np.log(1e-6), np.log(10.0)
-    for _ in range(80):
-        mid = (low + high) / 2
-        surviving = np.where(failed, 0.0, _marginal_survival(median, np.exp(mid), linear_predictor, delay))
-        low, high = (mid, high) if surviving.mean() > 0.5 else (low, mid)
-    return float(np.exp((low + high) / 2))
-
-
-def _to_step(months: np.ndarray) -> np.ndarray:
-    """Return times rounded to the 0.5-month step, never below the shortest time."""
-    return np.maximum(np.round(months / TIME_STEP_MONTHS) * TIME_STEP_MONTHS, SHORTEST_TIME_MONTHS)
-
-
-def censoring_months(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Return administrative censoring times: first AICE uniform in the study period to the cutoff."""
-    start, end = pd.Timestamp(STUDY_START), pd.Timestamp(STUDY_END)
-    offsets = rng.integers(0, (end - start).days + 1, size=n)
-    days_to_cutoff = (pd.Timestamp(DATA_CUTOFF) - start).days - offsets
-    return np.minimum(days_to_cutoff / DAYS_PER_MONTH, LONGEST_FOLLOW_UP_MONTHS)
-
-
-def provisional_survival_times(cohort: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Return PROVISIONAL os/pfs months and events: progression, then death, sharing a frailty."""
-    n = len(cohort)
-    indicators = prognostic_indicators(cohort)
-    progressed_at_first_scan = (cohort[RESPONSE] == PD).to_numpy()
-    assessment = _to_step(rng.uniform(*FIRST_ASSESSMENT_MONTHS, size=n))
-    last_cycle = (cohort[CYCLES].to_numpy() - 1) * CYCLE_INTERVAL_MONTHS
-    pfs_lp = _linear_predictor(indicators, PFS_LOG_HAZARD_RATIOS)
-    os_lp = _linear_predictor(indicators, OS_LOG_HAZARD_RATIOS)
-    progression_rate = baseline_rate_for_median(PFS_MEDIAN_TARGET_MONTHS, pfs_lp, assessment,
-                                                already_failed=progressed_at_first_scan)
-    post_progression_rate = baseline_rate_for_median(POST_PROGRESSION_MEDIAN_MONTHS, os_lp, np.zeros(n))
-    frailty = rng.gamma(1.0 / FRAILTY_VARIANCE, FRAILTY_VARIANCE, size=n)
-    progression = np.where(progressed_at_first_scan, assessment,
-                           assessment + rng.exponential(size=n) / (progression_rate * np.exp(pfs_lp) * frailty))
-    death_after_progression = (np.maximum(progression, last_cycle)
-                               + rng.exponential(size=n) / (post_progression_rate * np.exp(os_lp) * frailty))
-    death_without_progression = (np.maximum(assessment, last_cycle)
-                                 + rng.exponential(size=n) / DEATH_WITHOUT_PROGRESSION_RATE)
-    death = np.minimum(death_after_progression, death_without_progression)
-    censoring = censoring_months(rng, n)
-    os_event = death <= censoring
-    os_months = _to_step(np.minimum(death, censoring))
-    progressed = (progression < death) & (progression <= censoring)
-    pfs_months = np.minimum(_to_step(np.where(progressed, progression, np.minimum(death, censoring))), os_months)
-    return pd.DataFrame({
-        OS_MONTHS: os_months,
-        OS_EVENT: os_event.astype(int),
-        PFS_MONTHS: pfs_months,
-        PFS_EVENT: (progressed | os_event).astype(int),
-    }, index=cohort.index)
-
-
 # ============================================================================ sessions and adverse events
 def procedures(cohort: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Return one row per AICE session; embolization always at an embolization patient's first session."""
@@ -671,13 +567,22 @@ def adverse_events(cohort: pd.DataFrame, sessions: pd.DataFrame, rng: np.random.
 
 
 # ============================================================================ public entry points
-def synthetic_tables(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
-    """Return the three contract tables of the synthetic cohort, keyed by their file names."""
+def synthetic_tables(seed: int = DEFAULT_SEED, calibration_iterations: int | None = None,
+                     progress: bool = False) -> dict[str, pd.DataFrame]:
+    """Return the three contract tables of the synthetic cohort, keyed by their file names.
+
+    ``calibration_iterations`` is the survival calibration's search budget (default: the full one of
+    ``calibration.DEFAULT_ITERATIONS``; a small budget gives valid but uncalibrated times, for tests).
+    """
+    from aice_helpers.calibration import calibrated_survival_times  # calibration imports this module
+
     streams = _streams(seed)
     cohort = baseline_cohort(streams["baseline"])
     if len(cohort) != N_PATIENTS or cohort[CYCLES].sum() != N_PROCEDURES:
         raise RuntimeError("synthesis constants disagree with the contract's cohort or session count")
-    cohort = pd.concat([cohort, provisional_survival_times(cohort, streams["survival"])], axis=1)
+    calibration_seed = int(streams["survival"].integers(np.iinfo(np.int64).max))
+    calibrated = calibrated_survival_times(cohort, calibration_seed, progress, calibration_iterations)
+    cohort = pd.concat([cohort.drop(columns=calibrated.columns, errors="ignore"), calibrated], axis=1)
     sessions = procedures(cohort, streams["procedures"])
     return {
         COHORT_FILE: cohort[[column.name for column in COHORT_COLUMNS]],
@@ -687,12 +592,16 @@ def synthetic_tables(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_synthetic_data(out_dir: Path = DATA_DIR, seed: int = DEFAULT_SEED) -> dict[str, Path]:
-    """Write the three CSV files (byte-identical for a given seed) and return their paths by file name."""
+def write_synthetic_data(out_dir: Path = DATA_DIR, seed: int = DEFAULT_SEED, calibration_iterations: int | None = None,
+                         progress: bool = True) -> dict[str, Path]:
+    """Write the three CSV files and the calibration report (byte-identical for a given seed); return their paths."""
+    from aice_helpers.calibration import write_calibration_report  # calibration imports this module
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name, table in synthetic_tables(seed).items():
+    tables = synthetic_tables(seed, calibration_iterations, progress)
+    for name, table in tables.items():
         paths[name] = out_dir / name
         table.to_csv(paths[name], index=False, lineterminator="\n")
-    return paths
+    return paths | write_calibration_report(tables[COHORT_FILE], out_dir)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aice_helpers import synthesis
+from aice_helpers import calibration, synthesis
 from aice_helpers.cli import main as cli_main
 from aice_helpers.contract import (
     ADVERSE_EVENT_COLUMNS,
@@ -22,6 +22,8 @@ from aice_helpers.contract import (
 
 OTHER_SEED = 12345
 SEEDS = (synthesis.DEFAULT_SEED, OTHER_SEED)
+SHORT_RUN = 200  # survival calibration budget in these tests: valid, uncalibrated times (test_calibration
+                 # checks the committed, fully calibrated cohort)
 
 # Table 5 as printed: event -> {worst SIR grade: patients}.
 TABLE_5 = {
@@ -42,14 +44,14 @@ TABLE_2_PRINTED = {
 
 @pytest.fixture(scope="module", params=SEEDS, ids=lambda seed: f"seed{seed}")
 def tables(request: pytest.FixtureRequest) -> dict[str, pd.DataFrame]:
-    """Return the three synthetic tables for each tested seed."""
-    return synthesis.synthetic_tables(request.param)
+    """Return the three synthetic tables for each tested seed (short survival calibration)."""
+    return synthesis.synthetic_tables(request.param, calibration_iterations=SHORT_RUN)
 
 
 @pytest.fixture(scope="module")
 def default_tables() -> dict[str, pd.DataFrame]:
-    """Return the three synthetic tables for the book's seed."""
-    return synthesis.synthetic_tables()
+    """Return the three synthetic tables for the book's seed (short survival calibration)."""
+    return synthesis.synthetic_tables(calibration_iterations=SHORT_RUN)
 
 
 def counts(series: pd.Series) -> dict:
@@ -277,13 +279,14 @@ def test_some_events_recur_so_per_procedure_counts_exceed_per_patient(default_ta
     assert len(events) > patient_event_pairs
 
 
-# ---------------------------------------------------------------------------- provisional survival
+# ---------------------------------------------------------------------------- calibrated survival
 def test_survival_times_are_positive_stepped_and_within_follow_up(tables):
     cohort = tables[COHORT_FILE]
     for column in ("os_months", "pfs_months"):
         assert (cohort[column] >= 1.0).all() and (cohort[column] <= 112.5).all()
         assert ((cohort[column] * 2) % 1 == 0).all()
     assert set(cohort["os_event"]) <= {0, 1} and set(cohort["pfs_event"]) <= {0, 1}
+    assert (cohort.loc[cohort["os_event"] == 0, "os_months"] >= 42.5).all()  # followed to the cutoff
 
 
 def test_pfs_never_exceeds_os(tables):
@@ -302,72 +305,85 @@ def test_progression_at_first_scan_for_pd(tables):
     cohort = tables[COHORT_FILE]
     pd_patients = cohort[cohort["best_response"] == "PD"]
     assert (pd_patients["pfs_event"] == 1).all() and (pd_patients["pfs_months"] <= 3.0).all()
+    assert (cohort.loc[cohort["best_response"] != "PD", "pfs_months"] >= 3.5).all()
 
 
-def test_survival_model_points_the_papers_way(default_tables):
-    cohort = default_tables[COHORT_FILE]
+def test_stored_survival_points_the_papers_way():
+    cohort = pd.read_csv(DATA_DIR / COHORT_FILE)
     for column, worse in (("distant_metastasis", 1), ("postop_regimens", None)):
         flag = cohort[column] == worse if worse is not None else cohort[column] <= 1
         assert cohort.loc[flag, "os_months"].median() < cohort.loc[~flag, "os_months"].median()
 
 
-def test_provisional_survival_times_take_the_baseline_cohort():
-    cohort = synthesis.synthetic_tables()[COHORT_FILE]
-    baseline = cohort.drop(columns=list(synthesis.SURVIVAL_COLUMNS))
-    times = synthesis.provisional_survival_times(baseline, np.random.default_rng(0))
-    assert list(times.columns) == list(synthesis.SURVIVAL_COLUMNS)
+def test_calibrated_survival_times_take_the_baseline_cohort(default_tables):
+    baseline = default_tables[COHORT_FILE].drop(columns=list(synthesis.SURVIVAL_COLUMNS))
+    times = calibration.calibrated_survival_times(baseline, seed=0, progress=False, iterations=SHORT_RUN)
+    assert list(times.columns) == list(calibration.CALIBRATED_COLUMNS)
     assert (times["pfs_months"] <= times["os_months"]).all()
 
 
 def test_replacing_the_survival_model_leaves_everything_else_unchanged(monkeypatch, default_tables):
-    def flat_times(cohort: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        return pd.DataFrame({column: 1 for column in synthesis.SURVIVAL_COLUMNS}, index=cohort.index)
+    def flat_times(cohort: pd.DataFrame, seed: int, progress: bool = True,
+                   iterations: int | None = None) -> pd.DataFrame:
+        columns = {column: 1 for column in synthesis.SURVIVAL_COLUMNS}
+        redealt = {column: cohort[column] for column in calibration.REDEALT_COLUMNS}
+        return pd.DataFrame({**redealt, **columns}, index=cohort.index)
 
-    monkeypatch.setattr(synthesis, "provisional_survival_times", flat_times)
+    monkeypatch.setattr(calibration, "calibrated_survival_times", flat_times)
     replaced = synthesis.synthetic_tables()
-    survival = list(synthesis.SURVIVAL_COLUMNS)
-    pd.testing.assert_frame_equal(replaced[COHORT_FILE].drop(columns=survival),
-                                  default_tables[COHORT_FILE].drop(columns=survival))
+    changed = list(calibration.CALIBRATED_COLUMNS)  # the calibration may re-deal regimens and PR/SD
+    pd.testing.assert_frame_equal(replaced[COHORT_FILE].drop(columns=changed),
+                                  default_tables[COHORT_FILE].drop(columns=changed))
     pd.testing.assert_frame_equal(replaced[PROCEDURES_FILE], default_tables[PROCEDURES_FILE])
     pd.testing.assert_frame_equal(replaced[ADVERSE_EVENTS_FILE], default_tables[ADVERSE_EVENTS_FILE])
 
 
 # ---------------------------------------------------------------------------- determinism and speed
 def test_same_seed_gives_identical_tables():
-    first, second = synthesis.synthetic_tables(7), synthesis.synthetic_tables(7)
+    first = synthesis.synthetic_tables(7, calibration_iterations=SHORT_RUN)
+    second = synthesis.synthetic_tables(7, calibration_iterations=SHORT_RUN)
     for name in first:
         pd.testing.assert_frame_equal(first[name], second[name])
 
 
 def test_different_seed_gives_different_data(default_tables):
-    other = synthesis.synthetic_tables(OTHER_SEED)
+    other = synthesis.synthetic_tables(OTHER_SEED, calibration_iterations=SHORT_RUN)
     assert not default_tables[COHORT_FILE].equals(other[COHORT_FILE])
     assert not default_tables[ADVERSE_EVENTS_FILE].equals(other[ADVERSE_EVENTS_FILE])
 
 
 def test_csv_files_are_byte_identical(tmp_path):
-    first = synthesis.write_synthetic_data(tmp_path / "a", seed=synthesis.DEFAULT_SEED)
-    second = synthesis.write_synthetic_data(tmp_path / "b", seed=synthesis.DEFAULT_SEED)
-    assert set(first) == {COHORT_FILE, PROCEDURES_FILE, ADVERSE_EVENTS_FILE}
+    first = synthesis.write_synthetic_data(tmp_path / "a", synthesis.DEFAULT_SEED, SHORT_RUN, progress=False)
+    second = synthesis.write_synthetic_data(tmp_path / "b", synthesis.DEFAULT_SEED, SHORT_RUN, progress=False)
+    assert set(first) == {COHORT_FILE, PROCEDURES_FILE, ADVERSE_EVENTS_FILE,
+                          calibration.REPORT_CSV, calibration.REPORT_MARKDOWN}
     for name in first:
         assert first[name].read_bytes() == second[name].read_bytes()
 
 
-def test_cli_regenerates_the_stored_data(tmp_path, capsys):
+def test_cli_regenerates_the_stored_sessions_and_events(tmp_path, capsys, monkeypatch):
+    """The full calibration takes minutes (``make data`` then ``git status`` checks it): here the CLI
+    runs a short one, which must still rewrite the stored sessions, events and baseline columns."""
+    monkeypatch.setattr(calibration, "DEFAULT_ITERATIONS", SHORT_RUN)
     assert cli_main(["generate", "--out", str(tmp_path)]) == 0
     assert "wrote" in capsys.readouterr().out
-    for name in (COHORT_FILE, PROCEDURES_FILE, ADVERSE_EVENTS_FILE):
+    for name in (PROCEDURES_FILE, ADVERSE_EVENTS_FILE):
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes()
+    changed = list(calibration.CALIBRATED_COLUMNS)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / COHORT_FILE).drop(columns=changed),
+                                  pd.read_csv(DATA_DIR / COHORT_FILE).drop(columns=changed))
 
 
-def test_stored_cohort_reads_back_equal(default_tables):
+def test_stored_cohort_reads_back_equal_apart_from_the_calibration(default_tables):
     stored = pd.read_csv(DATA_DIR / COHORT_FILE)
-    pd.testing.assert_frame_equal(stored, default_tables[COHORT_FILE])
+    changed = list(calibration.CALIBRATED_COLUMNS)
+    pd.testing.assert_frame_equal(stored.drop(columns=changed), default_tables[COHORT_FILE].drop(columns=changed))
+    assert list(stored.columns) == list(default_tables[COHORT_FILE].columns)
 
 
 def test_generation_is_fast():
     start = time.perf_counter()
-    synthesis.synthetic_tables(99)
+    synthesis.synthetic_tables(99, calibration_iterations=SHORT_RUN)
     assert time.perf_counter() - start < 5.0
 
 
