@@ -567,6 +567,27 @@ def adverse_events(cohort: pd.DataFrame, sessions: pd.DataFrame, rng: np.random.
 
 
 # ============================================================================ public entry points
+RESPONSE_DETAIL_SEED_OFFSET = 1  # the extra columns draw from seeds of their own, so the rest is unchanged
+SESSION_MONTH_SEED_OFFSET = 2
+# best_pct_change follows best_response, which the calibration may re-deal: it changes with it.
+RESPONSE_DETAIL_COLUMNS = ("best_pct_change", "new_lesion")
+
+
+def with_response_details(cohort: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Return the cohort with the extra columns the waterfall plot needs (best_pct_change, new_lesion)."""
+    from aice_helpers.synthesis_extras import response_detail_columns
+
+    details = response_detail_columns(cohort, seed + RESPONSE_DETAIL_SEED_OFFSET)
+    return cohort.merge(details, on=PATIENT_ID, how="left", validate="one_to_one")
+
+
+def with_session_months(sessions: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Return the sessions with the month of each session after the first (for the swimmer plot)."""
+    from aice_helpers.synthesis_extras import session_months
+
+    return sessions.assign(session_month=session_months(sessions, seed + SESSION_MONTH_SEED_OFFSET))
+
+
 def synthetic_tables(seed: int = DEFAULT_SEED, calibration_iterations: int | None = None,
                      progress: bool = False) -> dict[str, pd.DataFrame]:
     """Return the three contract tables of the synthetic cohort, keyed by their file names.
@@ -585,8 +606,8 @@ def synthetic_tables(seed: int = DEFAULT_SEED, calibration_iterations: int | Non
     cohort = pd.concat([cohort.drop(columns=calibrated.columns, errors="ignore"), calibrated], axis=1)
     sessions = procedures(cohort, streams["procedures"])
     return {
-        COHORT_FILE: cohort[[column.name for column in COHORT_COLUMNS]],
-        PROCEDURES_FILE: sessions[[column.name for column in PROCEDURE_COLUMNS]],
+        COHORT_FILE: with_response_details(cohort[[column.name for column in COHORT_COLUMNS]], seed),
+        PROCEDURES_FILE: with_session_months(sessions[[column.name for column in PROCEDURE_COLUMNS]], seed),
         ADVERSE_EVENTS_FILE: adverse_events(cohort, sessions, streams["adverse_events"])[
             [column.name for column in ADVERSE_EVENT_COLUMNS]],
     }

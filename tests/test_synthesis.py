@@ -67,9 +67,22 @@ def worst_grades(adverse_events: pd.DataFrame) -> dict[str, dict[str, int]]:
 
 # ---------------------------------------------------------------------------- shape
 def test_columns_follow_the_contract_in_order(tables):
-    assert list(tables[COHORT_FILE].columns) == [c.name for c in COHORT_COLUMNS]
-    assert list(tables[PROCEDURES_FILE].columns) == [c.name for c in PROCEDURE_COLUMNS]
+    """The contract's columns come first, in order; the extra columns for the figures follow."""
+    assert list(tables[COHORT_FILE].columns) == [c.name for c in COHORT_COLUMNS] + ["best_pct_change", "new_lesion"]
+    assert list(tables[PROCEDURES_FILE].columns) == [c.name for c in PROCEDURE_COLUMNS] + ["session_month"]
     assert list(tables[ADVERSE_EVENTS_FILE].columns) == [c.name for c in ADVERSE_EVENT_COLUMNS]
+
+
+def test_extra_columns_agree_with_recist_categories(tables):
+    """PR shrank by at least 30%, SD stayed within -30%..+20%, PD grew 20% or had a new lesion."""
+    cohort = tables[COHORT_FILE]
+    change = cohort.groupby("best_response", observed=True)["best_pct_change"]
+    assert change.max()["PR"] <= -30
+    assert change.min()["SD"] > -30 and change.max()["SD"] < 20
+    pd_rows = cohort[cohort["best_response"] == "PD"]
+    assert ((pd_rows["best_pct_change"] >= 20) | (pd_rows["new_lesion"] == 1)).all()
+    first_sessions = tables[PROCEDURES_FILE].query("cycle == 1")["session_month"]
+    assert (first_sessions == 0).all()
 
 
 def test_patient_ids_are_unique_pseudonyms(tables):
@@ -331,7 +344,7 @@ def test_replacing_the_survival_model_leaves_everything_else_unchanged(monkeypat
 
     monkeypatch.setattr(calibration, "calibrated_survival_times", flat_times)
     replaced = synthesis.synthetic_tables()
-    changed = list(calibration.CALIBRATED_COLUMNS)  # the calibration may re-deal regimens and PR/SD
+    changed = list(calibration.CALIBRATED_COLUMNS) + list(synthesis.RESPONSE_DETAIL_COLUMNS)  # the calibration may re-deal regimens and PR/SD
     pd.testing.assert_frame_equal(replaced[COHORT_FILE].drop(columns=changed),
                                   default_tables[COHORT_FILE].drop(columns=changed))
     pd.testing.assert_frame_equal(replaced[PROCEDURES_FILE], default_tables[PROCEDURES_FILE])
@@ -369,14 +382,14 @@ def test_cli_regenerates_the_stored_sessions_and_events(tmp_path, capsys, monkey
     assert "wrote" in capsys.readouterr().out
     for name in (PROCEDURES_FILE, ADVERSE_EVENTS_FILE):
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes()
-    changed = list(calibration.CALIBRATED_COLUMNS)
+    changed = list(calibration.CALIBRATED_COLUMNS) + list(synthesis.RESPONSE_DETAIL_COLUMNS)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / COHORT_FILE).drop(columns=changed),
                                   pd.read_csv(DATA_DIR / COHORT_FILE).drop(columns=changed))
 
 
 def test_stored_cohort_reads_back_equal_apart_from_the_calibration(default_tables):
     stored = pd.read_csv(DATA_DIR / COHORT_FILE)
-    changed = list(calibration.CALIBRATED_COLUMNS)
+    changed = list(calibration.CALIBRATED_COLUMNS) + list(synthesis.RESPONSE_DETAIL_COLUMNS)
     pd.testing.assert_frame_equal(stored.drop(columns=changed), default_tables[COHORT_FILE].drop(columns=changed))
     assert list(stored.columns) == list(default_tables[COHORT_FILE].columns)
 
