@@ -28,7 +28,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError
 from lifelines.utils import concordance_index
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 from statsmodels.duration.hazard_regression import PHReg
 
 TIES = ("breslow", "efron")
@@ -245,3 +245,157 @@ def _separation_problems(x: pd.DataFrame, beta: Mapping[str, float]) -> list[str
             problems.append(f"covariate {column!r}: coefficient {b:.3g} suggests separation "
                             "(monotone likelihood); the HR is not estimable")
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Proportional hazards: Schoenfeld residuals and the score test of R's cox.zph (survival ≥ 3.0)
+#
+# At every distinct event time the risk set gives weighted means and covariances of the
+# covariates, with weights e^{xβ}. Breslow keeps the whole risk set for every tied death; Efron
+# takes the k-th of d tied deaths (k = 0, …, d−1) with a fraction k/d of the dying patients' weight
+# removed. From these sums follow the score, the information and the Schoenfeld residuals, and so
+# the test Grambsch and Therneau proposed for a coefficient that changes with g(t): a score test,
+# at (β̂, 0), of the extra terms x·g(t). That is what R's cox.zph computes since survival 3.0.
+
+ZPH_TRANSFORMS = ("km", "rank", "identity", "log")
+GLOBAL_TERM = "GLOBAL"
+
+
+@dataclass(frozen=True)
+class EventTimeSums:
+    """Per distinct event time: its deaths, the Cox score and information, and each death's residual."""
+
+    times: np.ndarray  # distinct event times, increasing
+    deaths: np.ndarray  # deaths at each time
+    score: np.ndarray  # (times × p): Σ x over the deaths − Σ_k of the risk-set means
+    information: np.ndarray  # (times × p × p): Σ_k of the risk-set covariances
+    residual_times: np.ndarray  # one per death, in time order
+    residuals: np.ndarray  # (deaths × p): Schoenfeld residuals, x of the death − mean of its risk-set means
+
+
+def event_time_sums(time: Sequence[float], event: Sequence[int], x: np.ndarray, beta: Sequence[float],
+                    ties: str = PAPER_TIES) -> EventTimeSums:
+    """Risk-set sums at every distinct event time (Breslow or Efron), vectorised over patients."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, not {ties!r}")
+    time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
+    x = np.asarray(x, dtype=float).reshape(len(time), -1)
+    p = x.shape[1]
+    eta = x @ np.asarray(beta, dtype=float)
+    weight = np.exp(eta - eta.max())
+    distinct, index = np.unique(time, return_inverse=True)
+    dead = (event == 1).astype(float)
+
+    def per_time(values: np.ndarray) -> np.ndarray:
+        """Sums over the patients of each distinct time."""
+        return np.bincount(index, weights=values, minlength=len(distinct))
+
+    def at_risk(values: np.ndarray) -> np.ndarray:
+        """Sums over every patient with time >= t (the risk set), from per-time sums."""
+        return values[::-1].cumsum(axis=0)[::-1]
+
+    def first_moments(w: np.ndarray) -> np.ndarray:
+        """Per-time sums of w·x (times × p)."""
+        return np.column_stack([per_time(w * x[:, j]) for j in range(p)])
+
+    def second_moments(w: np.ndarray) -> np.ndarray:
+        """Per-time sums of w·x·xᵀ (times × p × p)."""
+        return np.stack([np.column_stack([per_time(w * x[:, j] * x[:, k]) for k in range(p)]) for j in range(p)],
+                        axis=1)
+
+    s0, s1, s2 = at_risk(per_time(weight)), at_risk(first_moments(weight)), at_risk(second_moments(weight))
+    d0, d1, d2 = per_time(weight * dead), first_moments(weight * dead), second_moments(weight * dead)
+    deaths = per_time(dead)
+    x_dead = first_moments(dead)
+    keep = deaths > 0
+    s0, s1, s2, d0, d1, d2, deaths, x_dead = (a[keep] for a in (s0, s1, s2, d0, d1, d2, deaths, x_dead))
+    mean_sum = np.zeros_like(s1)
+    information = np.zeros_like(s2)
+    for k in range(int(deaths.max()) if len(deaths) else 0):
+        active = deaths > k
+        fraction = (k / deaths[active]) if ties == "efron" else np.zeros(int(active.sum()))
+        denominator = s0[active] - fraction * d0[active]
+        mean = (s1[active] - fraction[:, None] * d1[active]) / denominator[:, None]
+        second = (s2[active] - fraction[:, None, None] * d2[active]) / denominator[:, None, None]
+        mean_sum[active] += mean
+        information[active] += second - mean[:, :, None] * mean[:, None, :]
+    order = np.argsort(time, kind="stable")
+    dead_order = order[event[order] == 1]
+    position = np.searchsorted(distinct[keep], time[dead_order])
+    residuals = x[dead_order] - mean_sum[position] / deaths[position][:, None]
+    return EventTimeSums(distinct[keep], deaths.astype(int), x_dead - mean_sum, information,
+                         time[dead_order], residuals)
+
+
+def schoenfeld_residuals(time: Sequence[float], event: Sequence[int], x: pd.DataFrame, beta: Sequence[float],
+                         ties: str = PAPER_TIES) -> pd.DataFrame:
+    """Schoenfeld residuals, one row per death in time order (column ``time``), as R's residuals(type='schoenfeld')."""
+    sums = event_time_sums(time, event, x.to_numpy(float), beta, ties)
+    return pd.DataFrame(sums.residuals, columns=list(x.columns)).assign(time=sums.residual_times)[
+        ["time", *x.columns]]
+
+
+def scaled_schoenfeld_residuals(time: Sequence[float], event: Sequence[int], x: pd.DataFrame,
+                                beta: Sequence[float], ties: str = PAPER_TIES) -> pd.DataFrame:
+    """Scaled Schoenfeld residuals d·r·I⁻¹ + β, one row per death, as R's 'scaledsch' (lifelines omits β)."""
+    sums = event_time_sums(time, event, x.to_numpy(float), beta, ties)
+    covariance = np.linalg.inv(sums.information.sum(axis=0))
+    scaled = len(sums.residual_times) * sums.residuals @ covariance + np.asarray(beta, dtype=float)
+    return pd.DataFrame(scaled, columns=list(x.columns)).assign(time=sums.residual_times)[["time", *x.columns]]
+
+
+def zph_time_transform(time: Sequence[float], event: Sequence[int], transform: str = "km") -> np.ndarray:
+    """g(t) of every patient as R's cox.zph makes it: km = 1 − S(t−) (left-continuous), rank, identity, log."""
+    time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
+    if transform == "identity":
+        return time
+    if transform == "log":
+        return np.log(time)
+    if transform == "rank":
+        return pd.Series(time).rank(method="average").to_numpy(float)
+    if transform == "km":
+        distinct = np.unique(time[event == 1])
+        at_risk = np.array([(time >= t).sum() for t in distinct], dtype=float)
+        deaths = np.array([((time == t) & (event == 1)).sum() for t in distinct], dtype=float)
+        survival = np.cumprod(1.0 - deaths / at_risk)
+        before = np.searchsorted(distinct, time, side="left")  # event times strictly before t
+        return 1.0 - np.r_[1.0, survival][before]
+    raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}, not {transform!r}")
+
+
+def zph_score_test(time: Sequence[float], event: Sequence[int], x: pd.DataFrame, beta: Sequence[float],
+                   ties: str = PAPER_TIES, transform: str = "km",
+                   terms: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """R's cox.zph (survival ≥ 3.0): score test of β(t) = β + γ·g(t) per term and GLOBAL (chisq, df, p).
+
+    ``beta`` must be the fitted coefficients; ``terms`` groups columns into one test (default: one per column).
+    """
+    columns = list(x.columns)
+    terms = {column: [column] for column in columns} if terms is None else {k: list(v) for k, v in terms.items()}
+    time_arr, event_arr = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
+    sums = event_time_sums(time_arr, event_arr, x.to_numpy(float), beta, ties)
+    g_all = zph_time_transform(time_arr, event_arr, transform)
+    g_all = g_all - g_all[event_arr == 1].mean()
+    g = _g_at(time_arr, g_all, sums.times)
+    p = len(columns)
+    score = np.r_[np.zeros(p), (g[:, None] * sums.score).sum(axis=0)]
+    info_11 = sums.information.sum(axis=0)
+    info_12 = (g[:, None, None] * sums.information).sum(axis=0)
+    info_22 = (g[:, None, None] ** 2 * sums.information).sum(axis=0)
+    information = np.block([[info_11, info_12], [info_12.T, info_22]])
+    rows = {}
+    for name, members in terms.items():
+        positions = [columns.index(member) for member in members]
+        chosen = list(range(p)) + [p + position for position in positions]
+        u = score[chosen]
+        rows[name] = (float(u @ np.linalg.solve(information[np.ix_(chosen, chosen)], u)), len(positions))
+    rows[GLOBAL_TERM] = (float(score @ np.linalg.solve(information, score)), p)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["chisq", "df"])
+    table["p"] = chi2.sf(table["chisq"], table["df"])
+    return table
+
+
+def _g_at(time: np.ndarray, g_all: np.ndarray, event_times: np.ndarray) -> np.ndarray:
+    """g(t) at each distinct event time (every patient with that time has the same g)."""
+    order = np.argsort(time, kind="stable")
+    return g_all[order[np.searchsorted(time[order], event_times)]]

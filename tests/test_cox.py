@@ -1,5 +1,12 @@
 """aice_helpers.cox against R `coxph` (fixtures always, live R when installed) and its edge cases.
 
+The proportional-hazards tools are checked the same way: ``zph_score_test`` against R's ``cox.zph``
+(survival ≥ 3.0, a score test) for the km, rank and identity transforms, and the scaled Schoenfeld
+residuals against ``residuals(fit, "scaledsch")``, on the lung data in days and in whole months
+(many tied deaths), with Breslow and Efron ties. lifelines' ``proportional_hazard_test`` is the
+pre-3.0 approximation: it matches R only where the methods coincide (the old formula written out
+in R with the identity transform) and differs from the score test otherwise.
+
 Tolerance: RTOL = 1e-6 relative on β, SE, HR, CI limits, Wald P, log-likelihood and concordance,
 for Efron (lifelines) and Breslow (statsmodels) alike. Achieved with the tight Newton–Raphson
 options: ~1e-11 (lifelines) and ~1e-14 (statsmodels); lifelines' default options give ~2e-5 on β,
@@ -17,16 +24,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from lifelines import CoxPHFitter
+from lifelines.statistics import proportional_hazard_test
 
 from aice_helpers.cox import (
+    GLOBAL_TERM,
+    LIFELINES_FIT_OPTIONS,
     PAPER_TIES,
     TABLE_COLUMNS,
     ModelWarning,
     binary_indicator,
     dummy_indicators,
+    event_time_sums,
     fit_cox,
+    scaled_schoenfeld_residuals,
+    schoenfeld_residuals,
     threshold_indicator,
     wald_table,
+    zph_score_test,
+    zph_time_transform,
 )
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -196,3 +212,166 @@ def test_dummy_indicators():
     dummies = dummy_indicators(pd.Series(["b", "a", "c", "a"], name="g"), ["a", "b", "c"])
     assert list(dummies.columns) == ["g=b", "g=c"]
     assert dummies.to_numpy().tolist() == [[1, 0], [0, 0], [0, 1], [0, 0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Proportional hazards: R's cox.zph score test and the scaled Schoenfeld residuals
+
+LUNG_COLUMNS = ["age", "female", "ecog_ge2"]
+DAYS_PER_MONTH = 30.4375  # as tests/r/reference.R
+ZPH_RTOL = 1e-6
+
+
+def lung_months_data() -> pd.DataFrame:
+    """The lung Cox rows with time in whole months (ceiling of days / 30.4375), as reference.R's lung_months."""
+    return lung_cox_data().assign(time=lambda d: np.ceil(d["time"] / DAYS_PER_MONTH))
+
+
+def lung_beta(data: pd.DataFrame, ties: str) -> np.ndarray:
+    return fit_cox(data, "time", "event", LUNG_COVARIATES, ties=ties).table["beta"].to_numpy(float)
+
+
+def check_zph(reference: dict, dataset: str, ties: str, transform: str) -> None:
+    data = lung_cox_data() if dataset == "lung" else lung_months_data()
+    expected = reference[dataset]["cox_zph"][ties][transform]
+    table = zph_score_test(data["time"], data["event"], data[LUNG_COLUMNS], lung_beta(data, ties), ties, transform)
+    assert table.index.tolist() == expected["terms"]
+    np.testing.assert_allclose(table["chisq"], expected["chisq"], rtol=ZPH_RTOL,
+                               err_msg=f"{dataset} {ties} {transform}")
+    np.testing.assert_allclose(table["p"], expected["p"], rtol=ZPH_RTOL)
+    assert table["df"].tolist() == expected["df"]
+
+
+ZPH_CASES = [(dataset, ties, transform) for dataset in ("lung", "lung_months") for ties in ("efron", "breslow")
+             for transform in ("km", "rank", "identity")]
+
+
+@pytest.mark.parametrize(("dataset", "ties", "transform"), ZPH_CASES)
+def test_zph_score_test_against_r_fixture(dataset, ties, transform, fixture_reference):
+    check_zph(fixture_reference, dataset, ties, transform)
+
+
+@pytest.mark.skipif(NO_R, reason=NO_R_REASON)
+@pytest.mark.parametrize(("dataset", "ties", "transform"), ZPH_CASES)
+def test_zph_score_test_against_live_r(dataset, ties, transform, live_reference):
+    check_zph(live_reference, dataset, ties, transform)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_cox_with_many_ties_against_r_fixture(ties, fixture_reference):
+    expected = fixture_reference["lung_months"][f"cox_{ties}"]
+    data = lung_months_data()
+    assert data.loc[data["event"] == 1, "time"].nunique() == fixture_reference["lung_months"]["n_distinct_death_times"]
+    result = fit_cox(data, "time", "event", LUNG_COVARIATES, ties=ties)
+    for column, key in [("beta", "coef"), ("se", "se"), ("p", "p")]:
+        np.testing.assert_allclose(result.table[column], expected[key], rtol=RTOL, err_msg=f"{ties} {column}")
+    assert result.log_likelihood == pytest.approx(expected["loglik"], rel=RTOL)
+
+
+def check_scaled_residuals(reference: dict, ties: str) -> None:
+    data = lung_cox_data()
+    expected = reference["lung"]["scaled_schoenfeld"][ties]
+    scaled = scaled_schoenfeld_residuals(data["time"], data["event"], data[LUNG_COLUMNS], lung_beta(data, ties), ties)
+    np.testing.assert_allclose(scaled["time"], expected["time"])
+    for column in LUNG_COLUMNS:
+        np.testing.assert_allclose(scaled[column], expected[column], rtol=ZPH_RTOL, atol=1e-9, err_msg=column)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_scaled_schoenfeld_residuals_against_r_fixture(ties, fixture_reference):
+    check_scaled_residuals(fixture_reference, ties)
+
+
+@pytest.mark.skipif(NO_R, reason=NO_R_REASON)
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_scaled_schoenfeld_residuals_against_live_r(ties, live_reference):
+    check_scaled_residuals(live_reference, ties)
+
+
+def lifelines_lung_fit() -> tuple[CoxPHFitter, pd.DataFrame]:
+    frame = lung_cox_data()[["time", "event", *LUNG_COLUMNS]].astype(float)
+    return CoxPHFitter().fit(frame, "time", "event", fit_options=LIFELINES_FIT_OPTIONS), frame
+
+
+def test_lifelines_ph_test_is_the_old_approximation(fixture_reference):
+    """Where the methods coincide: lifelines' test with the identity transform is R's pre-3.0 formula."""
+    fitter, frame = lifelines_lung_fit()
+    expected = fixture_reference["lung"]["zph_old_identity_efron"]
+    result = proportional_hazard_test(fitter, frame, time_transform="identity")
+    np.testing.assert_allclose(np.asarray(result.test_statistic, dtype=float), expected["chisq"], rtol=ZPH_RTOL)
+    np.testing.assert_allclose(np.asarray(result.p_value, dtype=float), expected["p"], rtol=ZPH_RTOL)
+
+
+def test_lifelines_scaled_residuals_leave_out_beta():
+    """lifelines' scaled Schoenfeld residuals are R's (and ours) minus β̂, its documented choice, row for row."""
+    fitter, frame = lifelines_lung_fit()
+    lifelines_scaled = fitter.compute_residuals(frame, kind="scaled_schoenfeld")
+    in_time_order = (lifelines_scaled.assign(time=frame.loc[lifelines_scaled.index, "time"], row=lifelines_scaled.index)
+                     .sort_values(["time", "row"])[LUNG_COLUMNS].to_numpy())
+    ours = scaled_schoenfeld_residuals(frame["time"], frame["event"], frame[LUNG_COLUMNS],
+                                       fitter.params_.to_numpy(), "efron")
+    np.testing.assert_allclose(in_time_order + fitter.params_.to_numpy(), ours[LUNG_COLUMNS].to_numpy(),
+                               rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("transform", ["km", "rank"])
+def test_lifelines_approximation_is_not_the_score_test(transform, fixture_reference):
+    """Where they differ: lifelines' km and rank tests are not R's cox.zph (different test, different g(t))."""
+    fitter, frame = lifelines_lung_fit()
+    approximate = np.asarray(proportional_hazard_test(fitter, frame, time_transform=transform).test_statistic,
+                             dtype=float)
+    score = np.asarray(fixture_reference["lung"]["cox_zph"]["efron"][transform]["chisq"][:3])
+    assert np.max(np.abs(approximate / score - 1)) > 0.05
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_schoenfeld_residuals_sum_to_the_score(ties):
+    """At β̂ the score is zero, and the Schoenfeld residuals add up to it."""
+    data = lung_months_data()
+    residuals = schoenfeld_residuals(data["time"], data["event"], data[LUNG_COLUMNS], lung_beta(data, ties), ties)
+    assert len(residuals) == int(data["event"].sum())
+    assert residuals["time"].is_monotonic_increasing
+    np.testing.assert_allclose(residuals[LUNG_COLUMNS].sum(), 0.0, atol=1e-6)
+
+
+def test_event_time_sums_by_hand():
+    """Three patients, one binary covariate, β = 0: means and variances of the risk sets."""
+    sums = event_time_sums([1, 2, 3], [1, 1, 0], np.array([[1.0], [0.0], [1.0]]), [0.0], "breslow")
+    np.testing.assert_allclose(sums.times, [1, 2])
+    np.testing.assert_allclose(sums.score[:, 0], [1 - 2 / 3, 0 - 1 / 2])  # x of the death minus the risk-set mean
+    np.testing.assert_allclose(sums.information[:, 0, 0], [2 / 9, 1 / 4])  # p(1 − p) of each risk set
+    with pytest.raises(ValueError, match="ties"):
+        event_time_sums([1, 2], [1, 1], np.ones((2, 1)), [0.0], "exact")
+
+
+def test_efron_and_breslow_agree_without_ties():
+    data = lung_cox_data().drop_duplicates(subset="time")
+    x = data[LUNG_COLUMNS].to_numpy(float)
+    beta = lung_beta(data, "breslow")
+    breslow, efron = (event_time_sums(data["time"], data["event"], x, beta, ties) for ties in ("breslow", "efron"))
+    np.testing.assert_allclose(breslow.information, efron.information)
+    np.testing.assert_allclose(breslow.residuals, efron.residuals)
+
+
+def test_zph_time_transforms_by_hand():
+    time, event = [1.0, 2.0, 2.0, 3.0, 4.0], [1, 1, 0, 1, 0]
+    # left-continuous Kaplan–Meier: S(1−) = 1, S(2−) = 4/5, S(3−) = 4/5 · 3/4 = 3/5,
+    # S(4−) = 3/5 · 1/2 = 3/10
+    np.testing.assert_allclose(zph_time_transform(time, event, "km"), [0.0, 0.2, 0.2, 0.4, 0.7])
+    np.testing.assert_allclose(zph_time_transform(time, event, "rank"), [1.0, 2.5, 2.5, 4.0, 5.0])
+    np.testing.assert_allclose(zph_time_transform(time, event, "identity"), time)
+    np.testing.assert_allclose(zph_time_transform(time, event, "log"), np.log(time))
+    with pytest.raises(ValueError, match="transform"):
+        zph_time_transform(time, event, "spline")
+
+
+def test_zph_terms_group_columns():
+    """A term of two columns is one test with two degrees of freedom; the global test has one per column."""
+    data = lung_cox_data()
+    table = zph_score_test(data["time"], data["event"], data[LUNG_COLUMNS], lung_beta(data, "efron"), "efron",
+                           terms={"age": ["age"], "sex and ECOG": ["female", "ecog_ge2"]})
+    assert table.index.tolist() == ["age", "sex and ECOG", GLOBAL_TERM]
+    assert table["df"].tolist() == [1, 2, 3]
+    single = zph_score_test(data["time"], data["event"], data[LUNG_COLUMNS], lung_beta(data, "efron"), "efron")
+    assert table.at[GLOBAL_TERM, "chisq"] == pytest.approx(single.at[GLOBAL_TERM, "chisq"], rel=1e-12)
+    assert table.at["age", "chisq"] == pytest.approx(single.at["age", "chisq"], rel=1e-12)

@@ -86,6 +86,36 @@ cox <- function(formula, data, ties) {
   )
 }
 
+# --- proportional hazards: cox.zph (survival >= 3.0: a score test) for three time transforms ---
+ZPH_TRANSFORMS <- c("km", "rank", "identity")
+zph_tests <- function(fit) {
+  sapply(ZPH_TRANSFORMS, function(tr) {
+    tbl <- cox.zph(fit, transform = tr)$table
+    list(terms = rownames(tbl), chisq = unname(tbl[, "chisq"]), df = unname(tbl[, "df"]),
+         p = unname(tbl[, "p"]))
+  }, simplify = FALSE)
+}
+
+# --- scaled Schoenfeld residuals (residuals.coxph: d * r %*% var + beta), one row per death ---
+scaled_schoenfeld <- function(fit) {
+  r <- residuals(fit, type = "scaledsch")
+  columns <- lapply(seq_len(ncol(r)), function(j) unname(r[, j]))
+  c(list(time = as.numeric(rownames(r))), setNames(columns, colnames(r)))
+}
+
+# --- the pre-3.0 cox.zph approximation with the identity transform, written out by hand:
+#     z_j = (sum_k (t_k - mean t) r*_kj)^2 / (d * var_jj * sum_k (t_k - mean t)^2), r* = d * r %*% var ---
+zph_old_identity <- function(fit) {
+  r <- residuals(fit, type = "schoenfeld")
+  times <- as.numeric(rownames(r))
+  d <- nrow(r)
+  centred <- times - mean(times)
+  scaled <- r %*% fit$var * d
+  test <- drop(centred %*% scaled)
+  chisq <- test^2 / (diag(fit$var) * d * sum(centred^2))
+  list(terms = colnames(r), chisq = unname(chisq), p = unname(pchisq(chisq, 1, lower.tail = FALSE)))
+}
+
 # --- median follow-up by reverse Kaplan-Meier (censoring is the "event") ---
 reverse_km <- function(time, event) {
   fit <- survfit(Surv(time, 1 - event) ~ 1)
@@ -101,6 +131,13 @@ ecog_data$ecog3 <- factor(ifelse(ecog_data$ph.ecog >= 2, "2+", as.character(ecog
 cox_data <- ecog_data
 cox_data$female <- as.integer(cox_data$sex == 2)
 cox_data$ecog_ge2 <- as.integer(cox_data$ph.ecog >= 2)
+
+# The same rows with time in whole months (ceiling of days / 30.4375): many tied deaths.
+DAYS_PER_MONTH <- 30.4375
+months_data <- cox_data
+months_data$time <- ceiling(months_data$time / DAYS_PER_MONTH)
+fit_lung <- function(data, ties) coxph(Surv(time, event) ~ age + female + ecog_ge2, data = data, ties = ties,
+                                       control = COX_CONTROL)
 
 # Small inline inputs, written into the JSON so Python reads the very same numbers.
 plateau <- list(time = 1:10, event = rep(1L, 10))       # S = 0.5 exactly on [5, 6)
@@ -137,7 +174,18 @@ reference <- list(
     cox_breslow = cox(Surv(time, event) ~ age + female + ecog_ge2, cox_data, "breslow"),
     cox_ecog3_efron = cox(Surv(time, event) ~ ecog3, ecog_data, "efron"),
     cox_ecog3_breslow = cox(Surv(time, event) ~ ecog3, ecog_data, "breslow"),
-    reverse_km = reverse_km(lung_data$time, lung_data$event)
+    reverse_km = reverse_km(lung_data$time, lung_data$event),
+    cox_zph = sapply(c("efron", "breslow"), function(ties) zph_tests(fit_lung(cox_data, ties)), simplify = FALSE),
+    scaled_schoenfeld = sapply(c("efron", "breslow"), function(ties) scaled_schoenfeld(fit_lung(cox_data, ties)),
+                               simplify = FALSE),
+    zph_old_identity_efron = zph_old_identity(fit_lung(cox_data, "efron"))
+  ),
+  lung_months = list(
+    time = "ceiling(time / 30.4375): lung days in whole months; rows and covariates as cox_covariates",
+    n_distinct_death_times = length(unique(months_data$time[months_data$event == 1])),
+    cox_efron = cox(Surv(time, event) ~ age + female + ecog_ge2, months_data, "efron"),
+    cox_breslow = cox(Surv(time, event) ~ age + female + ecog_ge2, months_data, "breslow"),
+    cox_zph = sapply(c("efron", "breslow"), function(ties) zph_tests(fit_lung(months_data, ties)), simplify = FALSE)
   ),
   plateau = c(plateau, list(km_median = km_medians(plateau$time, plateau$event))),
   not_reached = c(not_reached, list(km_median = km_medians(not_reached$time, not_reached$event))),
