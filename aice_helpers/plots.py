@@ -801,3 +801,98 @@ def scorecard_status_bars(summary: pd.DataFrame, title: str = "Published numbers
     ax.set_title(title)
     ax.legend(title="status", loc="lower right", fontsize=8, title_fontsize=8)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Cox models: several models in one forest plot, scaled Schoenfeld residuals against time
+
+
+def forest_plot_models(rows: pd.DataFrame, label_col: str = "label", model_col: str = "model", hr_col: str = "hr",
+                       lower_col: str = "lower", upper_col: str = "upper", title: str = "") -> Figure:
+    """Return one forest plot of several models: per covariate a marker and 95% CI per model, offset and coloured
+    by model (log axis, reference line at 1); a covariate missing from a model has no marker for it.
+
+    Models are drawn in the order of the categories when ``model_col`` is categorical, else as first seen.
+    """
+    labels = list(dict.fromkeys(rows[label_col]))
+    if isinstance(rows[model_col].dtype, pd.CategoricalDtype):
+        models = [model for model in rows[model_col].cat.categories if (rows[model_col] == model).any()]
+    else:
+        models = list(dict.fromkeys(rows[model_col]))
+    step = 0.8 / max(len(models), 1)
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.42 * len(labels) * max(1.0, len(models) / 3) + 1.4))
+    finite = []
+    markers = ("s", "o", "^", "D", "v", "P", "X")
+    for position, (model, colour) in enumerate(zip(models, PALETTE)):
+        part = rows[rows[model_col] == model]
+        y = np.array([labels.index(label) for label in part[label_col]], dtype=float) - 0.4 + step * (position + 0.5)
+        hr, lower, upper = (part[c].astype(float).to_numpy() for c in (hr_col, lower_col, upper_col))
+        drawn = np.isfinite(hr) & np.isfinite(lower) & np.isfinite(upper) & (lower > 0)
+        ax.hlines(y[drawn], lower[drawn], upper[drawn], color=colour, linewidth=1.4)
+        ax.plot(hr[drawn], y[drawn], marker=markers[position % len(markers)], markersize=5, linestyle="none",
+                color=colour, label=model)
+        finite += [*lower[drawn], *upper[drawn]]
+    ax.axvline(1.0, color=MUTED, linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    span = np.r_[finite, 1.0]
+    low, high = float(span.min()) / 1.2, float(span.max()) * 1.2
+    ax.set_xlim(low, high)
+    ax.set_xticks([t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if low <= t <= high])
+    ax.xaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+    ax.set_yticks(range(len(labels)), labels)
+    for boundary in np.arange(len(labels) - 1) + 0.5:
+        ax.axhline(boundary, color="0.9", linewidth=0.8)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("Hazard ratio (95% CI), log scale")
+    fig.legend(loc="outside lower center", ncols=min(len(models), 3), fontsize=8.5)
+    ax.set_title(title)
+    return fig
+
+
+def schoenfeld_plot(frame: pd.DataFrame, title: str = "", xlabel: str = "months",
+                    p_values: Mapping[str, float] | None = None, ncols: int = 2) -> Figure:
+    """Return one panel per covariate of scaled Schoenfeld residuals against time (columns covariate, time,
+    residual, smooth, beta): the points, their smooth, the model's constant β (dashed) and 0 (dotted).
+
+    A flat smooth along the dashed line is what proportional hazards predict; the y axis is cut to the central 96%
+    of the residuals so that a few extreme points do not flatten the rest.
+    """
+    covariates = list(dict.fromkeys(frame["covariate"]))
+    if not covariates:
+        fig, ax = plt.subplots(figsize=(FULL_WIDTH, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No estimated coefficient: no residuals to draw.", ha="center", va="center")
+        ax.set_title(title)
+        return fig
+    nrows = math.ceil(len(covariates) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH, 2.9 * nrows + 0.4), squeeze=False, sharex=True)
+    for ax, covariate in zip(axes.flat, covariates):
+        part = frame[frame["covariate"] == covariate].sort_values("time", kind="stable")
+        beta = float(part["beta"].iloc[0])
+        ax.plot(part["time"], part["residual"], linestyle="none", marker="o", markersize=3, alpha=0.45,
+                color=PRIMARY)
+        ax.plot(part["time"], part["smooth"], color=SECONDARY, linewidth=2, label="smooth (lowess)")
+        ax.axhline(beta, color="black", linestyle="--", linewidth=1, label=f"model's β = {beta:.2f}")
+        ax.axhline(0.0, color=MUTED, linestyle=":", linewidth=1, label="β = 0 (no effect)")
+        low, high = np.nanpercentile(part["residual"], [2, 98])
+        values = np.r_[low, high, part["smooth"].min(), part["smooth"].max(), beta, 0.0]
+        pad = 0.1 * (values.max() - values.min() or 1.0)
+        ax.set_ylim(values.min() - pad, values.max() + pad)
+        heading = covariate if p_values is None or covariate not in p_values else (
+            f"{covariate}\nPH test P = {'<0.001' if p_values[covariate] < 0.001 else f'{p_values[covariate]:.3f}'}")
+        ax.set_title(heading, fontsize=9.5)
+        ax.set_ylabel("β(t)")
+    for ax in list(axes.flat)[len(covariates):]:
+        ax.axis("off")
+    for index, ax in enumerate(list(axes.flat)[:len(covariates)]):
+        if index + ncols >= len(covariates):  # the lowest panel of its column
+            ax.set_xlabel(xlabel)
+            ax.tick_params(labelbottom=True)
+    handles, _ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, ["smooth (lowess)", "the model's constant β", "β = 0 (no effect)"],
+               loc="outside lower center", ncols=3, fontsize=8.5)
+    if title:
+        fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
+    return fig
