@@ -13,27 +13,13 @@ import pandas as pd
 import pytest
 
 from aice_helpers import cox, safety, survival
-from aice_helpers.contract import DATA_DIR
-from aice_helpers.data import Dataset, load_dataset
-from aice_helpers.published import load_published
+from aice_helpers.data import Dataset
 from aice_helpers.reproduce import CODINGS, LEVEL_ALIAS_NOTE, Reproduced, reproduced_values
 
 NOT_REPRODUCIBLE_IDS = (
     "methods.cisplatin.dose.min", "methods.study_period.start", "introduction.acs.deaths",
     "discussion.doxorubicin.os.median", "results.case_report.age", "paper.meta.title",
 )
-
-
-@pytest.fixture(scope="module")
-def dataset() -> Dataset:
-    """Return the committed data."""
-    return load_dataset(DATA_DIR)
-
-
-@pytest.fixture(scope="module")
-def published() -> pd.DataFrame:
-    """Return every published number."""
-    return load_published()
 
 
 @pytest.fixture(scope="module")

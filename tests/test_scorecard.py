@@ -15,7 +15,6 @@ import pytest
 from aice_helpers import scorecard
 from aice_helpers.contract import COHORT_FILE, DATA_DIR
 from aice_helpers.data import Dataset, load_dataset
-from aice_helpers.published import load_published
 from aice_helpers.reproduce import Reproduced
 from aice_helpers.scorecard import (
     SCORECARD_STATUSES,
@@ -38,18 +37,6 @@ REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 COUNT_PREFIXES = ("table1.", "table2.", "table5.", "results.subsequent_therapy.", "results.response.")
 REQUIRED_CSV_COLUMNS = ("id", "published", "reproduced", "status")
-
-
-@pytest.fixture(scope="module")
-def dataset() -> Dataset:
-    """Return the committed data."""
-    return load_dataset(DATA_DIR)
-
-
-@pytest.fixture(scope="module")
-def published() -> pd.DataFrame:
-    """Return every published number."""
-    return load_published()
 
 
 @pytest.fixture(scope="module")
