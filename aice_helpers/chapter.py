@@ -1,15 +1,28 @@
-"""What every chapter does first: load and validate the data, decide whether to compare with the paper."""
+"""What every chapter does first: load and validate the data, decide whether to compare with the paper.
+
+Two settings come from the environment, so that ``aice rerun`` can pass them to every chapter it
+executes without a notebook parameter: ``AICE_REQUIRED_COLUMNS`` (JSON, {file name: [columns]}) lets
+a chapter run on data that has only the columns it needs, and ``AICE_MIN_CELL`` (a whole number)
+shows every table count from 1 to N - 1 as "<N" (see ``tables.masked_small_counts``).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from aice_helpers.contract import DATA_DIR
-from aice_helpers.data import Dataset, load_dataset
+from aice_helpers.contract import CONTRACT, DATA_DIR
+from aice_helpers.data import ALL_FILES, Dataset, load_dataset
 from aice_helpers.plots import use_book_style
+from aice_helpers.tables import install_small_count_masking
+
+REQUIRED_COLUMNS_ENV = "AICE_REQUIRED_COLUMNS"
+MIN_CELL_ENV = "AICE_MIN_CELL"
 
 DISPLAY_OPTIONS = {"display.max_rows": 200, "display.max_columns": 20, "display.width": 120,
                    "display.precision": 2, "display.max_colwidth": 60}
@@ -23,6 +36,7 @@ class Chapter:
     data_dir: Path
     default_data: bool
     compare: bool
+    min_cell: int = 0
 
     @property
     def n_patients(self) -> int:
@@ -35,6 +49,28 @@ def is_default_data(data_dir: Path) -> bool:
     return data_dir.resolve() == DATA_DIR.resolve()
 
 
+def min_cell_setting(environ: Mapping[str, str] = os.environ) -> int:
+    """Return the smallest count tables may show (``AICE_MIN_CELL``; 0 when unset: nothing suppressed)."""
+    text = environ.get(MIN_CELL_ENV, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise ValueError(f"{MIN_CELL_ENV} must be a whole number >= 0, not {text!r}")
+    return int(text)
+
+
+def required_columns_setting(environ: Mapping[str, str] = os.environ) -> dict[str, list[str]] | None:
+    """Return {file name: columns the chapter needs} from ``AICE_REQUIRED_COLUMNS`` (None when unset)."""
+    text = environ.get(REQUIRED_COLUMNS_ENV, "").strip()
+    if not text:
+        return None
+    setting = json.loads(text)
+    if not isinstance(setting, dict) or not set(setting) <= set(CONTRACT) or not all(
+            isinstance(names, list) and all(isinstance(name, str) for name in names) for names in setting.values()):
+        raise ValueError(f"{REQUIRED_COLUMNS_ENV} must map contract file names to lists of column names: {text}")
+    return setting
+
+
 def open_chapter(data_dir: str | Path | None = None, compare_with_published: bool | None = None,
                  required: tuple[str, ...] | None = None) -> Chapter:
     """Return the chapter's validated data, with the book's style and table display set.
@@ -43,10 +79,13 @@ def open_chapter(data_dir: str | Path | None = None, compare_with_published: boo
     someone else's cohort the published numbers are not a target.
     """
     folder = DATA_DIR if data_dir in (None, "") else Path(data_dir).expanduser()
-    dataset = load_dataset(folder) if required is None else load_dataset(folder, required=required)
+    files = ALL_FILES if required is None else required
+    dataset = load_dataset(folder, required=files, required_columns=required_columns_setting())
     default = is_default_data(folder)
     use_book_style()
     for option, value in DISPLAY_OPTIONS.items():
         pd.set_option(option, value)
+    min_cell = min_cell_setting()
+    install_small_count_masking(min_cell)
     compare = default if compare_with_published is None else bool(compare_with_published)
-    return Chapter(dataset=dataset, data_dir=folder, default_data=default, compare=compare)
+    return Chapter(dataset=dataset, data_dir=folder, default_data=default, compare=compare, min_cell=min_cell)

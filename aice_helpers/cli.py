@@ -14,9 +14,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m aice_helpers", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="write the synthetic cohort (deterministic from its seed)")
-    generate.add_argument("--out", type=Path, default=DATA_DIR, help="folder to write the three CSV files to")
+    generate = commands.add_parser(
+        "generate", help="write the synthetic cohort (deterministic from its seed), or a scaled one of any size",
+        description="Write the book's synthetic cohort to data/ (or --out). With --patients N, write a scaled "
+                    "synthetic cohort of N patients instead (aice_helpers.scale), which needs --out.",
+        epilog="example: aice generate --patients 100000 --out /tmp/cohort_100k")
+    generate.add_argument("--out", type=Path, default=None,
+                          help="folder to write the three CSV files to (default: data/, for the book's cohort only)")
     generate.add_argument("--seed", type=int, default=None, help="random seed (default: the book's seed)")
+    generate.add_argument("--patients", type=int, default=None, metavar="N",
+                          help="write a scaled synthetic cohort of N patients (resampled, jittered) to --out")
+
+    from aice_helpers.rerun import EXAMPLE, add_rerun_arguments
+
+    rerun = commands.add_parser(
+        "rerun", help="run the book's chapters on your cohort and build a book of the results",
+        description="Check your data against the data contract, execute every chapter it allows on it "
+                    "(without the paper's numbers), and render a Jupyter Book into --out. Nothing is written to "
+                    "--out unless everything succeeds; your files are only read.",
+        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_rerun_arguments(rerun)
 
     validate = commands.add_parser("validate", help="check a data folder against the data contract")
     validate.add_argument("--data", type=Path, default=DATA_DIR, help="folder holding the CSV files")
@@ -33,16 +50,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_generate(args: argparse.Namespace) -> int:
+    """Write the book's synthetic cohort, or a scaled one with ``--patients``; return the exit status."""
+    if args.patients is None:
+        from aice_helpers.synthesis import DEFAULT_SEED, write_synthetic_data
+
+        seed = DEFAULT_SEED if args.seed is None else args.seed
+        paths = write_synthetic_data(DATA_DIR if args.out is None else args.out, seed=seed)
+    else:
+        from aice_helpers.scale import DEFAULT_SCALE_SEED, write_scaled_cohort
+
+        if args.out is None or args.out.expanduser().resolve() == DATA_DIR.resolve() or args.patients < 1:
+            print("generate --patients N needs N >= 1 and --out FOLDER other than data/ (the book's own cohort)",
+                  file=sys.stderr)
+            return 2
+        seed = DEFAULT_SCALE_SEED if args.seed is None else args.seed
+        paths = write_scaled_cohort(args.out, args.patients, seed)
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command and return its exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "generate":
-        from aice_helpers.synthesis import DEFAULT_SEED, write_synthetic_data
+        return run_generate(args)
+    if args.command == "rerun":
+        from aice_helpers.rerun import run_rerun
 
-        paths = write_synthetic_data(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
-        for path in paths.values():
-            print(f"wrote {path}")
-        return 0
+        return run_rerun(args)
     if args.command == "validate":
         from aice_helpers.data import DataValidationError, load_dataset
 

@@ -11,6 +11,14 @@ Both are fitted by Newton–Raphson to a tight tolerance (``LIFELINES_FIT_OPTION
 the tight one matches R ``coxph`` to ~1e-11. Intervals and P are Wald's: HR = exp(β),
 CI = exp(β ± z·SE), P = 2·(1 − Φ(|β/SE|)).
 
+Large cohorts: PHReg sets up its risk sets with a Python loop over patients, and lifelines'
+concordance loops over times, which takes minutes per model at a million patients. From
+``GROUPED_MIN_ROWS`` rows on, a Breslow model whose distinct event times × distinct covariate rows
+stay within ``GROUPED_MAX_CELLS`` (indicators, or a measurement on a grid, with tied times) is
+fitted on the risk sets counted per event time and covariate pattern instead (:func:`risk_set_table`):
+the same partial likelihood, the same Newton–Raphson iterations as statsmodels' (from β = 0, same
+tolerance and step limit), and Harrell's C counted as lifelines counts it.
+
 Problems (a covariate with one level, non-convergence, singular information, separation)
 give a :class:`ModelWarning` and a result with ``reliable=False``; they never raise.
 """
@@ -22,6 +30,7 @@ import operator
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -42,6 +51,10 @@ SEPARATION_LIMIT = 8.0
 # lifelines' pre-fit heuristic also fires for estimable models (e.g. every censored patient in one
 # group); separation is judged for both engines by SEPARATION_LIMIT instead.
 LIFELINES_LOW_VARIANCE_NOTE = "very low variance when conditioned on death event"
+GROUPED_MIN_ROWS = 5_000
+GROUPED_MAX_CELLS = 10_000_000  # distinct event times × covariate patterns: a few hundred MB at most
+GROUPED_ENGINE = "risk sets grouped by covariate pattern (numpy)"
+NOT_CONVERGED = "ConvergenceWarning: Maximum Likelihood optimization failed to converge. Check mle_retvals"
 TABLE_COLUMNS = ["label", "reference", "column", "beta", "se", "hr", "lower", "upper", "p"]
 THRESHOLD_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
@@ -140,8 +153,14 @@ def fit_cox(
     if events == 0:
         problems.append("no events: the model cannot be fitted")
     fitted = {"beta": {}, "se": {}, "concordance": math.nan, "log_likelihood": math.nan}
+    engine = "statsmodels PHReg" if ties == "breslow" else "lifelines CoxPHFitter"
     if used and events > 0:
-        fitter = _fit_breslow if ties == "breslow" else _fit_efron
+        grouped = (risk_set_table(data[duration_col], data[event_col], data[used].to_numpy(float))
+                   if ties == "breslow" and n >= GROUPED_MIN_ROWS else None)
+        if grouped is not None:
+            fitter, engine = partial(_fit_grouped_breslow, grouped), GROUPED_ENGINE
+        else:
+            fitter = _fit_breslow if ties == "breslow" else _fit_efron
         fitted, fit_problems = fitter(data, duration_col, event_col, used)
         problems += fit_problems
         problems += _separation_problems(data[used], fitted["beta"])
@@ -157,7 +176,7 @@ def fit_cox(
         events=events,
         log_likelihood=fitted["log_likelihood"],
         ties=ties,
-        engine="statsmodels PHReg" if ties == "breslow" else "lifelines CoxPHFitter",
+        engine=engine,
         reliable=not problems,
         problems=tuple(problems),
     )
@@ -226,6 +245,104 @@ def _fit_breslow(data: pd.DataFrame, duration_col: str, event_col: str, used: li
         "se": dict(zip(used, se)),
         "concordance": float(concordance),
         "log_likelihood": float(result.llf),
+    }, problems
+
+
+@dataclass(frozen=True)
+class RiskSetTable:
+    """A survival data set counted per distinct event time (rows) and covariate pattern (columns)."""
+
+    patterns: np.ndarray  # (P × p) the distinct covariate rows
+    deaths: np.ndarray  # (T × P) deaths at each distinct event time
+    at_risk: np.ndarray  # (T × P) patients whose time is >= the event time
+    comparable: np.ndarray  # (T × P) patients who outlive a death at that time, for Harrell's C
+
+
+def risk_set_table(time: Sequence[float], event: Sequence[int], x: np.ndarray,
+                   max_cells: int = GROUPED_MAX_CELLS) -> RiskSetTable | None:
+    """Return the counts a Breslow fit needs, or None when event times × covariate patterns exceed ``max_cells``.
+
+    ``comparable`` counts, as lifelines' concordance does, the patients with a later time and those
+    censored at the very time of the death.
+    """
+    time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
+    x = np.asarray(x, dtype=float).reshape(len(time), -1)
+    patterns, pattern = np.unique(x, axis=0, return_inverse=True)
+    pattern = pattern.ravel()
+    event_times = np.unique(time[event == 1])
+    if len(patterns) * len(event_times) > max_cells:
+        return None
+    order = np.lexsort((time, pattern))
+    sorted_time = time[order]
+    bounds = np.searchsorted(pattern[order], np.arange(len(patterns) + 1))
+    at_risk = np.empty((len(event_times), len(patterns)))
+    later = np.empty_like(at_risk)
+    for k in range(len(patterns)):
+        block = sorted_time[bounds[k]:bounds[k + 1]]
+        at_risk[:, k] = block.size - np.searchsorted(block, event_times, side="left")
+        later[:, k] = block.size - np.searchsorted(block, event_times, side="right")
+    dead = event == 1
+    cell = np.searchsorted(event_times, time[dead]) * len(patterns) + pattern[dead]
+    deaths = np.bincount(cell, minlength=at_risk.size).reshape(at_risk.shape).astype(float)
+    return RiskSetTable(patterns, deaths, at_risk, at_risk - deaths)
+
+
+def grouped_breslow_terms(table: RiskSetTable, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Return the Breslow log partial likelihood, its gradient and its Hessian at ``beta``."""
+    n_patterns, p = table.patterns.shape
+    eta = table.patterns @ beta
+    weight = np.exp(eta - eta.max())
+    outer = (table.patterns[:, :, None] * table.patterns[:, None, :]).reshape(n_patterns, p * p)
+    s0 = table.at_risk @ weight
+    s1 = table.at_risk @ (weight[:, None] * table.patterns)
+    s2 = (table.at_risk @ (weight[:, None] * outer)).reshape(-1, p, p)
+    d = table.deaths.sum(axis=1)
+    deaths_by_pattern = table.deaths.sum(axis=0)
+    log_likelihood = float(deaths_by_pattern @ eta - d @ (np.log(s0) + eta.max()))
+    mean = s1 / s0[:, None]
+    gradient = deaths_by_pattern @ table.patterns - d @ mean
+    hessian = -np.einsum("t,tjk->jk", d, s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :])
+    return log_likelihood, gradient, hessian
+
+
+def grouped_concordance(table: RiskSetTable, beta: np.ndarray) -> float:
+    """Return Harrell's C of the risk score x·β, with lifelines' conventions (risk ties count one half)."""
+    risk = table.patterns @ beta
+    order = np.argsort(risk, kind="stable")
+    deaths, comparable = table.deaths[:, order], table.comparable[:, order]
+    levels, starts, level = np.unique(risk[order], return_index=True, return_inverse=True)
+    comparable_by_level = np.add.reduceat(comparable, starts, axis=1)  # patterns of one risk are adjacent
+    lower_risk = np.cumsum(comparable_by_level, axis=1) - comparable_by_level  # strictly lower risk
+    concordant = (deaths * lower_risk[:, level]).sum()
+    tied = (deaths * comparable_by_level[:, level]).sum()
+    pairs = (deaths.sum(axis=1) * comparable.sum(axis=1)).sum()
+    return float((concordant + 0.5 * tied) / pairs) if pairs else math.nan
+
+
+def _fit_grouped_breslow(table: RiskSetTable, data: pd.DataFrame, duration_col: str, event_col: str,
+                         used: list[str]) -> tuple[dict, list[str]]:
+    """Breslow fit on grouped risk sets, iterated exactly as statsmodels' Newton–Raphson."""
+    beta, previous = np.zeros(len(used)), np.full(len(used), np.inf)
+    iterations, problems = 0, []
+    tolerance, limit = STATSMODELS_FIT_OPTIONS["tol"], STATSMODELS_FIT_OPTIONS["maxiter"]
+    with np.errstate(all="ignore"):
+        try:
+            while iterations < limit and np.any(np.abs(beta - previous) > tolerance):
+                _, gradient, hessian = grouped_breslow_terms(table, beta)
+                previous, beta = beta, beta - np.linalg.solve(hessian, gradient)
+                iterations += 1
+            log_likelihood, _, hessian = grouped_breslow_terms(table, beta)
+            se = np.sqrt(np.diag(np.linalg.inv(-hessian)))
+        except np.linalg.LinAlgError as error:
+            return _empty_fit(), [f"fit failed: {str(error).strip().splitlines()[0]}"]
+    if iterations == limit:
+        problems.append(NOT_CONVERGED)
+    finite = bool(np.all(np.isfinite(beta)))
+    return {
+        "beta": dict(zip(used, beta)),
+        "se": dict(zip(used, se)),
+        "concordance": grouped_concordance(table, beta) if finite else math.nan,
+        "log_likelihood": log_likelihood,
     }, problems
 
 

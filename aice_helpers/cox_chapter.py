@@ -33,6 +33,7 @@ from aice_helpers.cox import (
     ModelWarning,
     fit_cox,
     scaled_schoenfeld_residuals,
+    schoenfeld_residuals,
     zph_score_test,
 )
 from aice_helpers.tables import published_or_none
@@ -68,6 +69,10 @@ CANDIDATES: tuple[str, ...] = (
 # calls independent prognostic factors.
 MAIN_COVARIATES: tuple[str, ...] = ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade")
 LOWESS_FRACTION = 0.6
+# Above this many deaths lowess fits at points LOWESS_DELTA_SHARE of the time range apart and interpolates
+# between them (statsmodels' ``delta``): exact fits at every death take hours at a million patients.
+LOWESS_EXACT_POINTS = 5_000
+LOWESS_DELTA_SHARE = 0.01
 PH_COLUMNS = ("χ² score (km)", "P score (km)", "P score (rank)", "P lifelines (rank)", "P lifelines (km)")
 MODEL_AS_PUBLISHED = "as in the paper"
 MODEL_NLR_ADDED = "NLR added"
@@ -265,6 +270,11 @@ def size_cut_note(cohort: pd.DataFrame) -> str:
 # The paper's model-building rule
 
 
+def indicator_groups(indicators: pd.DataFrame) -> np.ndarray:
+    """One group number per row: rows with the same indicator values share it (vectorised, for large cohorts)."""
+    return np.unique(indicators.to_numpy(int), axis=0, return_inverse=True)[1].ravel()
+
+
 def univariable_screen(cohort: pd.DataFrame, endpoint: str, candidates: Sequence[str] = CANDIDATES,
                        ties: str = PAPER_TIES) -> pd.DataFrame:
     """Per candidate covariate: its name, parameters, log-rank P over its groups and the univariable Cox Wald P
@@ -273,9 +283,9 @@ def univariable_screen(cohort: pd.DataFrame, endpoint: str, candidates: Sequence
     for key in candidates:
         data = model_data(cohort, endpoint, [key])
         columns = data.terms[key]
-        groups = data.frame[columns].astype(int).astype(str).agg("".join, axis=1)
-        logrank_p = (survival.logrank(data.frame[TIME], data.frame[EVENT], groups.to_numpy()).p
-                     if groups.nunique() > 1 else math.nan)
+        groups = indicator_groups(data.frame[columns])
+        logrank_p = (survival.logrank(data.frame[TIME], data.frame[EVENT], groups).p
+                     if len(np.unique(groups)) > 1 else math.nan)
         wald_p = math.nan
         if len(columns) == 1:
             wald_p = float(fit_model(cohort, endpoint, [key], ties).table["p"].iloc[0])
@@ -496,6 +506,19 @@ def _lifelines_fit(frame: pd.DataFrame) -> CoxPHFitter:
         return CoxPHFitter().fit(frame, TIME, EVENT, fit_options=LIFELINES_FIT_OPTIONS)
 
 
+def lifelines_scaled_residuals(fitter: CoxPHFitter, frame: pd.DataFrame) -> pd.DataFrame:
+    """lifelines' scaled Schoenfeld residuals (deaths × d × V, without β) of an Efron fit, in time order.
+
+    The same numbers lifelines computes, from the vectorised residuals of :mod:`aice_helpers.cox`:
+    lifelines builds them with a loop that grows an array one death at a time, which takes minutes at
+    a hundred thousand patients.
+    """
+    columns = list(fitter.params_.index)
+    raw = schoenfeld_residuals(frame[TIME], frame[EVENT], frame[columns], fitter.params_.to_numpy(float), "efron")
+    scaled = len(raw) * raw[columns].to_numpy(float) @ fitter.variance_matrix_.to_numpy(float)
+    return pd.DataFrame(scaled, columns=columns)
+
+
 def ph_test_table(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] | None = None,
                   ties: str = PAPER_TIES) -> pd.DataFrame:
     """Proportional-hazards tests per covariate and globally: R's cox.zph score test (km and rank time) on the
@@ -516,10 +539,11 @@ def ph_test_table(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] | Non
     fitter = _lifelines_fit(data.frame[[TIME, EVENT, *columns]])
     frame = data.frame[[TIME, EVENT, *columns]]
     approximate = {}
+    residuals = lifelines_scaled_residuals(fitter, frame)
     for transform in ("rank", "km"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            test = proportional_hazard_test(fitter, frame, time_transform=transform)
+            test = proportional_hazard_test(fitter, frame, time_transform=transform, precomputed_residuals=residuals)
         approximate[transform] = dict(zip(fitter.params_.index, np.atleast_1d(test.p_value)))
     rows = []
     for name in [*terms, GLOBAL_TERM]:
@@ -582,6 +606,14 @@ def _p_below(text: object, threshold: float) -> bool:
         return False
 
 
+def lowess_delta(times: np.ndarray) -> float:
+    """statsmodels lowess's ``delta``: 0 (a fit at every point) up to LOWESS_EXACT_POINTS points, else a
+    share of the time range."""
+    if len(times) <= LOWESS_EXACT_POINTS:
+        return 0.0
+    return LOWESS_DELTA_SHARE * float(np.ptp(times))
+
+
 def schoenfeld_frame(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] = MAIN_COVARIATES,
                      model_keys: Sequence[str] | None = None, ties: str = PAPER_TIES,
                      frac: float = LOWESS_FRACTION) -> pd.DataFrame:
@@ -600,7 +632,8 @@ def schoenfeld_frame(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] = 
         if key not in data.terms or len(data.terms[key]) != 1:
             continue
         column = data.terms[key][0]
-        smooth = lowess(scaled[column].to_numpy(float), scaled["time"].to_numpy(float), frac=frac,
+        times = scaled["time"].to_numpy(float)
+        smooth = lowess(scaled[column].to_numpy(float), times, frac=frac, delta=lowess_delta(times),
                         return_sorted=False)
         parts.append(pd.DataFrame({"covariate": column, "time": scaled["time"], "residual": scaled[column],
                                    "smooth": smooth, "beta": float(beta[columns.index(column)])}))
@@ -738,8 +771,12 @@ def stage_note(se_table: pd.DataFrame, cells: pd.DataFrame, published: pd.DataFr
                      f"III, so stage varies within both metastasis groups here.")
     for endpoint, table_id in ENDPOINT_TABLES.items():
         short = prognostic.ENDPOINTS[endpoint].short
-        both_se = float(se_table.loc[(short, "paper's model (both)"), "stage SE"])
-        alone_se = float(se_table.loc[(short, "metastasis left out"), "stage SE"])
+        both_se = pd.to_numeric(se_table.loc[(short, "paper's model (both)"), "stage SE"], errors="coerce")
+        alone_se = pd.to_numeric(se_table.loc[(short, "metastasis left out"), "stage SE"], errors="coerce")
+        if pd.isna(both_se) or pd.isna(alone_se):
+            lines.append(f"{short}: the models cannot estimate a stage coefficient in this data (stage has a single "
+                         f"level, or the fit failed), so there is no standard error to discuss.")
+            continue
         needed = required_beta(both_se)
         event_col = "OS deaths" if endpoint == "os" else "PFS events"
         e3 = int(m0.loc[m0.index.str.endswith("stage III"), event_col].sum())

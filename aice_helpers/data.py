@@ -18,14 +18,16 @@ span files (patients known to the cohort, cycles known to the procedures) are pl
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import math
 import numbers
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrorReason, SchemaErrors
@@ -42,6 +44,7 @@ __all__ = [
     "load_cohort",
     "load_dataset",
     "load_procedures",
+    "read_records",
 ]
 
 ROW_CONVENTION = "row N = the N-th data row below the header, line N+1 of the file"
@@ -69,6 +72,8 @@ BINARY_SIGNATURES: dict[bytes, str] = {
 }
 OTHER_DELIMITERS: dict[str, str] = {";": "semicolons", "\t": "tabs", "|": "pipes"}
 SAVE_AS_CSV = "save it as 'CSV UTF-8 (comma delimited)'"
+STRIPPED = np.frompyfunc(str.strip, 1, 1)  # str.strip over an object array, without pandas' per-cell overhead
+ORDINARY_TEXT = np.frompyfunc(lambda cell: not isinstance(cell, str) or (cell.isascii() and "_" not in cell), 1, 1)
 
 
 def contract_names(file_name: str, *names: str) -> tuple[str, ...]:
@@ -169,22 +174,47 @@ class UnreadableFile(Exception):
 # ----------------------------------------------------------------------------- public API
 
 
-def load_dataset(folder: Path | str, required: tuple[str, ...] = ALL_FILES) -> Dataset:
-    """Return the validated contract tables in ``folder``; the cohort file is always required."""
+def load_dataset(folder: Path | str, required: tuple[str, ...] = ALL_FILES,
+                 required_columns: Mapping[str, Collection[str]] | None = None) -> Dataset:
+    """Return the validated contract tables in ``folder``; the cohort file is always required.
+
+    ``required_columns`` maps a file name to the only contract columns that file must have; its
+    other contract columns are checked when present and left out of the frame when absent. Files
+    it does not name must have every contract column (as when it is None).
+    """
     unknown = set(required) - set(CONTRACT)
     if unknown:
         raise ValueError(f"unknown contract files {sorted(unknown)}; expected some of {ALL_FILES}")
+    columns_by_file = {name: known_columns(name, names) for name, names in (required_columns or {}).items()}
     folder = Path(folder)
     if not folder.is_dir():
         raise DataValidationError([Finding(str(folder), "data folder not found")])
     needed = {COHORT_FILE, *required}
-    tables = {name: read_table(folder / name, columns, name in needed) for name, columns in CONTRACT.items()}
+    tables = {name: read_table(folder / name, columns, name in needed, columns_by_file.get(name))
+              for name, columns in CONTRACT.items()}
     findings = [finding for table in tables.values() for finding in table.findings]
     findings += cross_file_findings(tables)
     if findings:
         raise DataValidationError(sorted(findings, key=finding_order))
     frames = {name: contract_frame(table) for name, table in tables.items()}
     return Dataset(frames[COHORT_FILE], frames[PROCEDURES_FILE], frames[ADVERSE_EVENTS_FILE])
+
+
+def known_columns(file_name: str, names: Collection[str]) -> frozenset[str]:
+    """Return ``names`` as a set after checking that each is a contract column of ``file_name``."""
+    if file_name not in CONTRACT:
+        raise ValueError(f"unknown contract file {file_name!r}; expected one of {ALL_FILES}")
+    contract_names(file_name, *names)
+    return frozenset(names)
+
+
+def read_records(path: Path | str) -> tuple[list[str], list[list[str]]]:
+    """Return the header and data rows of a CSV file as text, or raise DataValidationError saying why not."""
+    path = Path(path)
+    try:
+        return csv_records(decoded_text(file_bytes(path), path.name), path.name)
+    except UnreadableFile as unreadable:
+        raise DataValidationError(unreadable.findings) from None
 
 
 def load_cohort(path: Path | str) -> pd.DataFrame:
@@ -220,8 +250,13 @@ def report(findings: Sequence[Finding]) -> str:
 # ----------------------------------------------------------------------------- reading
 
 
-def read_table(path: Path, columns: tuple[Column, ...], required: bool) -> Table:
-    """Return the file at ``path`` read and checked against ``columns`` (frame None if unreadable)."""
+def read_table(path: Path, columns: tuple[Column, ...], required: bool,
+               required_names: Collection[str] | None = None) -> Table:
+    """Return the file at ``path`` read and checked against ``columns`` (frame None if unreadable).
+
+    With ``required_names``, only those columns must be present; the other contract columns are
+    checked if the header has them.
+    """
     table = Table(path.name, columns)
     if not required and not path.exists():
         return table
@@ -230,9 +265,11 @@ def read_table(path: Path, columns: tuple[Column, ...], required: bool) -> Table
     except UnreadableFile as unreadable:
         table.findings = unreadable.findings
         return table
+    if required_names is not None:
+        table.columns = tuple(column for column in columns if column.name in required_names or column.name in header)
     text = text_frame(header, rows)
-    table.findings = schema_findings(table.name, text_schema(columns), text)
-    table.frame = parsed_frame(text, columns)
+    table.frame = parsed_frame(text, table.columns)
+    table.findings = schema_findings(table.name, text_schema(table.columns, table.frame), text)
     table.findings += schema_findings(table.name, value_schema(table.name, columns, table.frame), table.frame)
     return table
 
@@ -277,10 +314,15 @@ def binary_kind(data: bytes) -> str:
 def csv_records(text: str, name: str) -> tuple[list[str], list[list[str]]]:
     """Return the header and the data rows of CSV ``text`` (blank rows skipped), all as text."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new row lists would trigger the cyclic collector over and over
     try:
-        records = [record for record in reader if any(cell.strip() for cell in record)]
+        records = [record for record in reader if "".join(record).strip()]
     except csv.Error as error:
         raise UnreadableFile(Finding(name, f"is not valid CSV ({error})", line=reader.line_num)) from None
+    finally:
+        if collecting:
+            gc.enable()
     if not records:
         raise UnreadableFile(Finding(name, "file is empty, expected a header line and one line per row"))
     header = header_names(records[0])
@@ -330,8 +372,8 @@ def raise_on_findings(findings: list[Finding]) -> None:
 def text_frame(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
     """Return the rows as a frame of stripped text, empty cells as missing (index = row - 1)."""
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    stripped = frame.apply(lambda column: column.str.strip())
-    return stripped.mask(stripped == "")
+    frame = frame.apply(lambda column: pd.Series(STRIPPED(column.to_numpy()), index=column.index, dtype=object))
+    return frame.mask(frame == "")
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -339,7 +381,14 @@ def text_frame(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
 
 def parsed_numbers(text: pd.Series) -> pd.Series:
     """Return the text as finite floats (NaN where missing or not a number)."""
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    values = None
+    if ORDINARY_TEXT(text.to_numpy()).all():  # float() reads '1_000' and non-ASCII digits; pandas does not
+        try:
+            values = text.astype("float64")  # fast when every cell is a number
+        except (TypeError, ValueError):
+            values = None
+    if values is None:
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
     return values.where(values.abs() < math.inf)
 
 
@@ -379,20 +428,25 @@ def contract_frame(table: Table) -> pd.DataFrame | None:
 # ----------------------------------------------------------------------------- schemas
 
 
-def text_schema(columns: tuple[Column, ...]) -> pa.DataFrameSchema:
-    """Return the schema of the cells as read: column present, value present, value parses."""
+def text_schema(columns: tuple[Column, ...], parsed: pd.DataFrame) -> pa.DataFrameSchema:
+    """Return the schema of the cells as read: column present, value present, value parses.
+
+    Whether a value parses is read from ``parsed`` (:func:`parsed_frame` of the same cells), so that
+    every cell is parsed once.
+    """
     return pa.DataFrameSchema(
-        {column.name: pa.Column(checks=kind_checks(column), nullable=False) for column in columns},
+        {column.name: pa.Column(checks=kind_checks(column, parsed), nullable=False) for column in columns},
         strict=False,
     )
 
 
-def kind_checks(column: Column) -> list[pa.Check]:
+def kind_checks(column: Column, parsed: pd.DataFrame) -> list[pa.Check]:
     """Return the check that a cell's text parses as the column's kind (none for text)."""
-    if column.kind not in PARSERS:
+    if column.kind not in PARSERS or column.name not in parsed:
         return []
-    parser = PARSERS[column.kind]
-    return [pa.Check(lambda text: parser(text).notna(), name=column.kind, error=KIND_PROBLEMS[column.kind])]
+    parses = parsed[column.name].notna()
+    return [pa.Check(lambda text: parses.reindex(text.index) | text.isna(), name=column.kind,
+                     error=KIND_PROBLEMS[column.kind])]
 
 
 def value_schema(name: str, columns: tuple[Column, ...], frame: pd.DataFrame) -> pa.DataFrameSchema:
@@ -553,20 +607,26 @@ def unknown_cycle_findings(
     adverse_events: pd.DataFrame, procedures: pd.DataFrame, known: set[str] | None
 ) -> list[Finding]:
     """Return adverse events whose cycle is not one of that patient's procedure cycles."""
-    cycles = procedure_cycles(procedures)
     ids, events = adverse_events[PATIENT_ID], adverse_events[CYCLE]
     checked = ids.notna() & events.notna() & (ids.isin(known) if known is not None else True)
-    indexes = [index for index in adverse_events.index[checked] if int(events[index]) not in cycles.get(ids[index], ())]
+    sessions = pd.MultiIndex.from_frame(procedures[[PATIENT_ID, CYCLE]].dropna().astype({CYCLE: "int64"}))
+    pairs = pd.MultiIndex.from_arrays([ids[checked], events[checked].astype("int64")])
+    indexes = list(ids[checked].index[~pairs.isin(sessions)])
     if not indexes:
         return []
-    texts = [f"{ids[index]!r} cycle {events[index]} ({cycles_text(cycles.get(ids[index], ()))})" for index in indexes]
+    cycles = procedure_cycles(procedures, {ids[index] for index in indexes[:MAX_LISTED]})
+    texts = [f"{ids[index]!r} cycle {events[index]} ({cycles_text(cycles.get(ids[index], ()))})"
+             for index in indexes[:MAX_LISTED]]
+    texts += [""] * (len(indexes) - len(texts))  # counted by listed() as "and K more"
     problem = f"must be one of that patient's cycles in {PROCEDURES_FILE}"
     return [located(ADVERSE_EVENTS_FILE, adverse_events, (CYCLE,), indexes, problem, listed(texts))]
 
 
-def procedure_cycles(procedures: pd.DataFrame) -> dict[str, tuple[int, ...]]:
-    """Return each patient's procedure cycles, sorted."""
+def procedure_cycles(procedures: pd.DataFrame, patients: Collection[str] | None = None) -> dict[str, tuple[int, ...]]:
+    """Return each patient's procedure cycles, sorted (only for ``patients`` when given)."""
     rows = procedures[[PATIENT_ID, CYCLE]].dropna()
+    if patients is not None:
+        rows = rows[rows[PATIENT_ID].isin(list(patients))]
     return {
         patient: tuple(sorted({int(cycle) for cycle in group[CYCLE]})) for patient, group in rows.groupby(PATIENT_ID)
     }

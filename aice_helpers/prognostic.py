@@ -28,7 +28,7 @@ from aice_helpers.scorecard import (
     comparison_status,
     rounds_to,
 )
-from aice_helpers.tables import published_or_none
+from aice_helpers.tables import COUNT_ROWS_ATTR, PERCENT_ROWS_ATTR, published_or_none
 
 MEDIAN_TOLERANCE = 0.5  # months
 LIMIT_TOLERANCE = 1.0  # months for median limits, percentage points for rate limits
@@ -188,7 +188,10 @@ def event_counts(cohort: pd.DataFrame) -> pd.DataFrame:
          int(((os_event == 1) & (pfs_event == 0)).sum())),
     ]
     shown = [(quantity, _count_text(os_value), _count_text(pfs_value)) for quantity, os_value, pfs_value in rows]
-    return pd.DataFrame(shown, columns=["quantity", "OS", "PFS"]).set_index("quantity")
+    table = pd.DataFrame(shown, columns=["quantity", "OS", "PFS"]).set_index("quantity")
+    table.attrs[COUNT_ROWS_ATTR] = [quantity for quantity, _, _ in rows if "(%)" not in quantity]
+    table.attrs[PERCENT_ROWS_ATTR] = {"share censored (%)": "censored at the last contact"}
+    return table
 
 
 def _count_text(value: float | int | None) -> str:
@@ -783,7 +786,8 @@ def multiple_testing_note(summary: pd.DataFrame, alpha: float = SIGNIFICANCE_LEV
 
 
 def diameter_cutoff_sensitivity(cohort: pd.DataFrame, cutoff: float = variables.DIAMETER_CUTOFF_CM) -> pd.DataFrame:
-    """Tumour size split both ways the paper writes it (<10 vs ≥10, ≤10 vs >10): n, medians and log-rank P."""
+    """Tumour size split both ways the paper writes it (<10 vs ≥10, ≤10 vs >10): n, medians and log-rank P
+    (no P, shown '–', when every tumour falls on one side of the cut)."""
     diameter = cohort["max_diameter_cm"].to_numpy(float)
     codings = {f"<{cutoff:g} vs ≥{cutoff:g} (Table 1)": (diameter >= cutoff, f"<{cutoff:g}", f"≥{cutoff:g}"),
                f"≤{cutoff:g} vs >{cutoff:g} (Tables 3 and 4)": (diameter > cutoff, f"≤{cutoff:g}", f">{cutoff:g}")}
@@ -797,7 +801,8 @@ def diameter_cutoff_sensitivity(cohort: pd.DataFrame, cutoff: float = variables.
             rows.append({"endpoint": spec.short, "coding": coding,
                          "n small": int((~large).sum()), "n large": int(large.sum()),
                          "median small": small_median.estimate, "median large": large_median.estimate,
-                         "log-rank P": survival.format_p_value(survival.logrank(time, event, groups).p)})
+                         "log-rank P": survival.format_p_value(
+                             survival.logrank(time, event, groups).p if 0 < large.sum() < large.size else math.nan)})
     return pd.DataFrame(rows).set_index(["endpoint", "coding"])
 
 
@@ -874,15 +879,26 @@ def median_methods_note(methods: pd.DataFrame) -> str:
         if pd.isna(spss["median"]):
             sentences.append(f"The median {short} is not reached, so no method gives an interval.")
             continue
-        limits = [f"{_printed(row['lower'])}–{_printed(row['upper'])} with the {row['method'].split(', ')[-1]}"
+        limits = [f"{_limits_text(row['lower'], row['upper'])} with the {row['method'].split(', ')[-1]}"
                   for _, row in others.iterrows()]
         listed = ", ".join(limits[:-1]) + f" and {limits[-1]}" if len(limits) > 1 else "".join(limits)
+        spss_text = (f"SPSS's interval {_printed(spss['lower'])}–{_printed(spss['upper'])} reaches "
+                     f"{_printed(spss['below median'])} months to either side"
+                     if pd.notna(spss["lower"]) and pd.notna(spss["upper"]) else
+                     "SPSS gives no interval, because the curve never falls to 0.45 and the density its standard "
+                     "error needs cannot be estimated")
+        missing = " 'Not reached' marks a limit where the pointwise band never crosses 0.5." if others[
+            ["lower", "upper"]].isna().any().any() else ""
         sentences.append(
-            f"For {short} the median is {spss['median']:.1f} months. SPSS's interval "
-            f"{_printed(spss['lower'])}–{_printed(spss['upper'])} reaches {_printed(spss['below median'])} months to "
-            f"either side; the Brookmeyer–Crowley intervals run {listed}. Their limits are observed times (or "
-            f"midpoints between two), and they need not be symmetric.")
+            f"For {short} the median is {spss['median']:.1f} months. {spss_text}; the Brookmeyer–Crowley intervals "
+            f"run {listed}. Their limits are observed times (or midpoints between two), and they need not be "
+            f"symmetric.{missing}")
     return " ".join(sentences)
+
+
+def _limits_text(lower: float, upper: float) -> str:
+    """'8.5–13.0', or with 'not reached' for a limit the pointwise band never reaches."""
+    return f"{_printed(lower) if pd.notna(lower) else NOT_REACHED}–{_printed(upper) if pd.notna(upper) else NOT_REACHED}"
 
 
 def restatement_note(table: pd.DataFrame) -> str:

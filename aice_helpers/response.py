@@ -15,6 +15,7 @@ Choices:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -416,6 +417,9 @@ def subgroup_tests_note(table: pd.DataFrame, alpha: float = SIGNIFICANCE_LEVEL) 
     """Return how many factors reach P < alpha, which, and how many would by chance alone."""
     tests = table.drop_duplicates("factor")
     tested = tests[tests["p_value"].notna()]
+    if tested.empty:
+        return ("No factor could be tested: every patient is a responder, or none is, so each table of response "
+                "by subgroup has an empty column.")
     below = tested[tested["p_value"] < alpha]
     exact = int((~tested["test"].isin([TEST_PEARSON])).sum())
     names = ", ".join(f"{row['factor']} ({p_value_phrase(row['p_value'])})" for _, row in below.iterrows())
@@ -430,6 +434,8 @@ def subgroup_tests_note(table: pd.DataFrame, alpha: float = SIGNIFICANCE_LEVEL) 
 
 # ----------------------------------------------------------------------------- figures' columns
 
+# Set to "0" by ``aice rerun``: a rerun publishes aggregates only, and these figures draw one mark per patient.
+PER_PATIENT_FIGURES_ENV = "AICE_PER_PATIENT_FIGURES"
 WATERFALL_COLUMNS: tuple[str, ...] = (BEST_PCT_CHANGE,)
 SWIMMER_SESSION_COLUMNS: tuple[str, ...] = (SESSION_MONTH,)
 
@@ -452,8 +458,17 @@ def missing_columns_note(figure: str, file_name: str, missing: Sequence[str], ab
             f"does not have (extra columns are allowed by the data contract, but not required).")
 
 
+def per_patient_figures_allowed() -> bool:
+    """Return False when figures with one mark per patient must not be drawn (``AICE_PER_PATIENT_FIGURES=0``)."""
+    return os.environ.get(PER_PATIENT_FIGURES_ENV, "1").strip() != "0"
+
+
 def missing_data_note(figure: str, frame: pd.DataFrame | None, file_name: str, columns: Sequence[str]) -> str:
-    """Return why a figure cannot be drawn from this data (absent file or columns), or '' if it can."""
+    """Return why a figure cannot be drawn from this data (absent file or columns, or a rerun that publishes
+    aggregates only), or '' if it can."""
+    if not per_patient_figures_allowed():
+        return (f"The {figure} is left out: it draws one mark per patient, and a rerun of the book publishes "
+                f"aggregates only.")
     missing = missing_columns(frame, columns)
     if not missing:
         return ""

@@ -107,7 +107,7 @@ def km_table(time: Sequence[float], event: Sequence[int]) -> pd.DataFrame:
     times, position = np.unique(t, return_inverse=True)
     removed = np.bincount(position, minlength=times.size)
     events = np.bincount(position, weights=e, minlength=times.size).astype(int)
-    at_risk = t.size - np.r_[0, np.cumsum(removed)[:-1]]
+    at_risk = t.size - np.r_[0, np.cumsum(removed)[:-1]][: times.size]  # no rows at all for empty input
     with np.errstate(divide="ignore", invalid="ignore"):
         log_factors = np.log(at_risk - events) - np.log(at_risk)
     table = pd.DataFrame({"at_risk": at_risk, "events": events, "censored": removed - events},

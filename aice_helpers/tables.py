@@ -229,6 +229,7 @@ def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, published: 
     table = pd.DataFrame(rows, columns=["quantity", "reproduced", "published"])
     table["published"] = pd.array(table["published"], dtype="Int64")
     table["status"] = [comparison_status(p, r) for r, p in zip(table["reproduced"], table["published"])]
+    table.attrs[COUNT_ROWS_ATTR] = [quantity for quantity, _, _ in rows if quantity.startswith("patients")]
     return table
 
 
@@ -305,3 +306,114 @@ def status_summary(tables_by_name: dict[str, pd.DataFrame]) -> pd.DataFrame:
     summary = summary.loc[:, (summary != 0).any(axis=0)]
     summary.loc["all"] = summary.sum()
     return summary
+
+
+# ----------------------------------------------------------------------------- small-cell suppression
+
+# Columns that count patients (or events, sessions: each a handful of patients when small), by label.
+COUNT_COLUMNS = frozenset({
+    "n", "events", "responders", "patients", "sessions", "at risk", "events so far", "at risk n", "events d",
+    "censored", "n small", "n large",
+})
+PERCENT_MARKS = ("%", "percent")
+# DataFrame.attrs keys a helper sets on a table whose counts stand in rows rather than columns:
+# the labels of the rows that count patients, and {percent row: the count row it is a share of}.
+COUNT_ROWS_ATTR = "count_rows"
+PERCENT_ROWS_ATTR = "percent_rows"
+SUPPRESSED_PERCENT = "suppressed"
+
+
+def suppressed_count(min_cell: int) -> str:
+    """Return what a suppressed count shows: "<5" for ``min_cell`` 5."""
+    return f"<{min_cell}"
+
+
+def is_small_count(value: object, min_cell: int) -> bool:
+    """Return True for a count from 1 to ``min_cell`` - 1 (a number, or text holding a whole number)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isdigit():
+            return False
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or pd.isna(value):
+        return False
+    return 0 < float(value) < min_cell and float(value).is_integer()
+
+
+def column_label(column: object) -> str:
+    """Return the innermost label of a (possibly multi-level) column, as text."""
+    return str(column[-1] if isinstance(column, tuple) else column)
+
+
+def is_percent_label(label: str) -> bool:
+    """Return True for a column or row label that holds a percentage."""
+    return any(mark in label for mark in PERCENT_MARKS)
+
+
+def count_partner(columns: Sequence[object], position: int) -> object | None:
+    """Return the count column a percent column at ``position`` is a share of: the count column of the
+    same group (multi-level columns), else the nearest count column to its left."""
+    column = columns[position]
+    if isinstance(column, tuple):
+        for other in columns:
+            if isinstance(other, tuple) and other[:-1] == column[:-1] and column_label(other) in COUNT_COLUMNS:
+                return other
+        return None
+    for other in reversed(columns[:position]):
+        if column_label(other) in COUNT_COLUMNS:
+            return other
+    return None
+
+
+def masked_small_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """Return the table with every count from 1 to ``min_cell`` - 1 shown as "<min_cell" and the
+    percentages of those counts as "suppressed"; unchanged when ``min_cell`` is 1 or less.
+
+    Counts are the cells of COUNT_COLUMNS, or of the rows a helper lists in the table's
+    ``attrs[COUNT_ROWS_ATTR]``; a percentage is the cell of a percent column (or of a row in
+    ``attrs[PERCENT_ROWS_ATTR]``) whose count is suppressed.
+    """
+    if min_cell <= 1:
+        return table
+    small = pd.DataFrame(False, index=table.index, columns=table.columns)
+    columns = list(table.columns)
+    for column in columns:
+        if column_label(column) in COUNT_COLUMNS:
+            small[column] = table[column].map(lambda value: is_small_count(value, min_cell)).astype(bool)
+    for label in table.attrs.get(COUNT_ROWS_ATTR, ()):
+        if label in table.index:
+            small.loc[label] = [is_small_count(value, min_cell) for value in table.loc[label]]
+    percent = pd.DataFrame(False, index=table.index, columns=table.columns)
+    for position, column in enumerate(columns):
+        partner = count_partner(columns, position) if is_percent_label(column_label(column)) else None
+        if partner is not None:
+            percent[column] = small[partner]
+    for label, count_label in table.attrs.get(PERCENT_ROWS_ATTR, {}).items():
+        if label in table.index and count_label in table.index:
+            percent.loc[label] = small.loc[count_label].to_numpy()
+    if not (small.to_numpy().any() or percent.to_numpy().any()):
+        return table
+    shown = table.astype(object)
+    shown = shown.mask(small, suppressed_count(min_cell))
+    return shown.mask(percent & ~small, SUPPRESSED_PERCENT)
+
+
+def install_small_count_masking(min_cell: int) -> bool:
+    """Make every table an IPython kernel displays go through :func:`masked_small_counts`.
+
+    Returns False (and changes nothing) outside IPython or when ``min_cell`` is 1 or less.
+    """
+    if min_cell <= 1:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type(pd.DataFrame, lambda table: masked_small_counts(table, min_cell)._repr_html_())
+    formatters["text/plain"].for_type(
+        pd.DataFrame, lambda table, printer, cycle: printer.text(repr(masked_small_counts(table, min_cell))))
+    return True

@@ -26,7 +26,9 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 from lifelines.statistics import proportional_hazard_test
+from lifelines.utils import concordance_index
 
+from aice_helpers import cox as cox_module
 from aice_helpers.cox import (
     GLOBAL_TERM,
     LIFELINES_FIT_OPTIONS,
@@ -375,3 +377,72 @@ def test_zph_terms_group_columns():
     single = zph_score_test(data["time"], data["event"], data[LUNG_COLUMNS], lung_beta(data, "efron"), "efron")
     assert table.at[GLOBAL_TERM, "chisq"] == pytest.approx(single.at[GLOBAL_TERM, "chisq"], rel=1e-12)
     assert table.at["age", "chisq"] == pytest.approx(single.at["age", "chisq"], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Large cohorts: the Breslow fit on risk sets grouped by covariate pattern
+
+
+def grouped_test_data(n: int = 6_000) -> pd.DataFrame:
+    """Tied times (a 0.1-month grid) and three indicators, as the book's models have."""
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"a": rng.integers(0, 2, n), "b": rng.integers(0, 3, n), "e": (rng.random(n) < 0.7).astype(int)})
+    data["b1"], data["b2"] = (data["b"] == 1).astype(int), (data["b"] == 2).astype(int)
+    data["t"] = (rng.exponential(20, n) * np.exp(0.3 * data["a"] - 0.2 * data["b1"])).round(1) + 0.1
+    return data
+
+
+GROUPED_COVARIATES = {"A": ("a", "0"), "B1": ("b1", "0"), "B2": ("b2", "0")}
+
+
+def test_grouped_breslow_equals_statsmodels(monkeypatch):
+    """Above GROUPED_MIN_ROWS the grouped engine gives PHReg's β, SE, P, log-likelihood and lifelines' C."""
+    data = grouped_test_data()
+    grouped = fit_cox(data, "t", "e", GROUPED_COVARIATES)
+    monkeypatch.setattr(cox_module, "GROUPED_MIN_ROWS", len(data) + 1)
+    reference = fit_cox(data, "t", "e", GROUPED_COVARIATES)
+    assert grouped.engine == cox_module.GROUPED_ENGINE and reference.engine == "statsmodels PHReg"
+    for column in ("beta", "se", "hr", "lower", "upper", "p"):
+        np.testing.assert_allclose(grouped.table[column], reference.table[column], rtol=1e-9, err_msg=column)
+    assert grouped.log_likelihood == pytest.approx(reference.log_likelihood, rel=1e-12)
+    assert grouped.concordance == pytest.approx(reference.concordance, rel=1e-12)
+    assert grouped.reliable and reference.reliable
+
+
+def test_grouped_concordance_counts_ties_as_lifelines_does():
+    """Deaths tied in time are not compared; a patient censored at a death's time outlives it."""
+    time = np.array([1.0, 1.0, 1.0, 2.0, 3.0, 3.0, 4.0])
+    event = np.array([1, 1, 0, 1, 1, 0, 0])
+    x = np.array([[1.0], [0.0], [1.0], [1.0], [0.0], [1.0], [0.0]])
+    table = cox_module.risk_set_table(time, event, x)
+    assert cox_module.grouped_concordance(table, np.array([0.7])) == pytest.approx(
+        concordance_index(time, -0.7 * x[:, 0], event))
+
+
+def test_grouped_engine_is_not_used_beyond_its_cells():
+    """Untied times and a continuous covariate: event times × patterns is too large, no grouped table."""
+    rng = np.random.default_rng(0)
+    assert cox_module.risk_set_table(np.arange(1.0, 601.0), np.ones(600), rng.normal(size=(600, 1)),
+                                     max_cells=10_000) is None
+
+
+def test_grouped_breslow_with_a_measured_covariate(monkeypatch):
+    """A covariate on a 0.5-unit grid (size per 5 cm, as the sensitivity models have) fits as PHReg does."""
+    data = grouped_test_data().assign(size=lambda frame: (frame["a"] * 3 + frame["b"]) * 0.5 + 1.0)
+    covariates = {"A": ("a", "0"), "Size": ("size", "per unit")}
+    grouped = fit_cox(data, "t", "e", covariates)
+    monkeypatch.setattr(cox_module, "GROUPED_MIN_ROWS", len(data) + 1)
+    reference = fit_cox(data, "t", "e", covariates)
+    assert grouped.engine == cox_module.GROUPED_ENGINE
+    np.testing.assert_allclose(grouped.table["se"], reference.table["se"], rtol=1e-9)
+    assert grouped.concordance == pytest.approx(reference.concordance, rel=1e-12)
+
+
+def test_grouped_separation_is_flagged():
+    """Only the exposed group dies: the iterations run off and the covariate is flagged as separated."""
+    n = 6_000
+    data = pd.DataFrame({"x": np.r_[np.zeros(n // 2), np.ones(n // 2)], "e": np.r_[np.zeros(n // 2), np.ones(n // 2)],
+                         "t": np.r_[np.full(n // 2, 50.0), np.linspace(1, 40, n // 2)]})
+    with pytest.warns(ModelWarning, match="separation"):
+        result = fit_cox(data, "t", "e", {"X": ("x", "0")})
+    assert result.engine == cox_module.GROUPED_ENGINE and not result.reliable

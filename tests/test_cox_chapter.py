@@ -425,3 +425,38 @@ def test_p_phrase():
     assert cc.p_phrase(0.0004) == "P < 0.001"
     assert cc.p_phrase(0.0342) == "P = 0.034"
     assert cc.p_phrase(math.nan) == "P not available"
+
+
+def test_stage_note_when_stage_has_a_single_level(cohort, published):
+    """Every patient stage IV: no stage coefficient to estimate, a sentence saying so instead of a crash."""
+    all_iv = cohort.assign(stage=pd.Categorical(["IV"] * len(cohort), categories=["III", "IV"]))
+    se_table = cc.stage_coefficient_se(all_iv)
+    note = cc.stage_note(se_table, cc.overlap_cells(all_iv), published, compare=False)
+    assert "cannot estimate a stage coefficient" in note
+
+
+def test_lifelines_ph_test_on_vectorised_residuals_is_lifelines_own(cohort):
+    """The residuals passed to lifelines' proportional_hazard_test give the P it computes itself."""
+    from lifelines.statistics import proportional_hazard_test
+
+    data = cc.model_data(cohort, "pfs", cc.paper_model_covariates("pfs"))
+    columns = [column for terms in data.terms.values() for column in terms]
+    frame = data.frame[[cc.TIME, cc.EVENT, *columns]]
+    fitter = cc._lifelines_fit(frame)
+    for transform in ("rank", "km"):
+        own = proportional_hazard_test(fitter, frame, time_transform=transform)
+        ours = proportional_hazard_test(fitter, frame, time_transform=transform,
+                                        precomputed_residuals=cc.lifelines_scaled_residuals(fitter, frame))
+        np.testing.assert_allclose(ours.p_value, own.p_value, rtol=1e-8)
+
+
+def test_lowess_delta_is_exact_for_the_books_cohort_and_coarse_at_scale():
+    """Every death gets its own local fit up to LOWESS_EXACT_POINTS; beyond, fits 1% of the range apart."""
+    assert cc.lowess_delta(np.linspace(0.0, 100.0, 200)) == 0.0
+    assert cc.lowess_delta(np.linspace(0.0, 100.0, cc.LOWESS_EXACT_POINTS + 1)) == pytest.approx(1.0)
+
+
+def test_indicator_groups_number_each_combination():
+    """Rows with the same indicators share a group; different rows do not."""
+    groups = cc.indicator_groups(pd.DataFrame({"a": [0, 1, 0, 1, 0], "b": [0, 0, 1, 0, 0]}))
+    assert groups[0] == groups[4] and groups[1] == groups[3] and len(set(groups)) == 3

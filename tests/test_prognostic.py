@@ -395,3 +395,21 @@ def test_not_reached_and_problem_notes():
     not_reached.loc[0, ["median", "median_lower", "median_upper", "median_reached"]] = [math.nan, math.nan,
                                                                                          math.nan, False]
     assert "OS, Age (years): ≤35 (median not reached)" in prognostic.not_reached_note({"os": not_reached})
+
+
+def test_diameter_cutoff_sensitivity_with_every_tumour_on_one_side() -> None:
+    """A covariate with one level (all tumours < 10 cm) gives an empty group: no P and no median, no crash."""
+    cohort = pd.DataFrame({"max_diameter_cm": [3.0, 4.5, 6.0, 8.0], "os_months": [5.0, 8.0, 12.0, 20.0],
+                           "os_event": [1, 1, 0, 1], "pfs_months": [2.0, 8.0, 6.0, 11.0], "pfs_event": [1, 1, 1, 0]})
+    table = prognostic.diameter_cutoff_sensitivity(cohort)
+    assert (table["n large"] == 0).all() and (table["log-rank P"] == "–").all()
+    assert table["median large"].isna().all() and table["median small"].notna().all()
+
+
+def test_median_methods_note_with_limits_not_reached() -> None:
+    """A median reached whose intervals are open above reads 'not reached', never a run of dashes."""
+    time = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    event = [0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
+    cohort = pd.DataFrame({"os_months": time, "os_event": event, "pfs_months": time, "pfs_event": event})
+    note = prognostic.median_methods_note(prognostic.median_interval_methods(cohort))
+    assert "SPSS gives no interval" in note and "not reached" in note and "––" not in note

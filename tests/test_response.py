@@ -456,3 +456,18 @@ def test_missing_data_note_is_empty_when_the_figure_can_be_drawn() -> None:
 @pytest.mark.parametrize(("p", "text"), [(0.0004, "P < 0.001"), (0.0291, "P = 0.029")])
 def test_p_value_phrase(p: float, text: str) -> None:
     assert response.p_value_phrase(p) == text
+
+
+def test_subgroup_tests_note_when_no_factor_can_be_tested() -> None:
+    """Without a single responder every table has an empty column: the note says so instead of '0 of 0'."""
+    cohort = pd.DataFrame({"best_response": ["PD", "SD", "PD", "SD"], "size": ["a", "b", "a", "b"]})
+    note = response.subgroup_tests_note(response_by_subgroup(cohort, {"Size": "size"}))
+    assert note.startswith("No factor could be tested") and "0 of the 0" not in note
+
+
+def test_missing_data_note_when_per_patient_figures_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rerun turns figures with one mark per patient off; the note says why, whatever the data holds."""
+    monkeypatch.setenv(response.PER_PATIENT_FIGURES_ENV, "0")
+    note = response.missing_data_note("swimmer plot", pd.DataFrame({"session_month": [0.0]}), "f.csv",
+                                      response.SWIMMER_SESSION_COLUMNS)
+    assert "one mark per patient" in note and "aggregates only" in note

@@ -518,3 +518,10 @@ def test_median_spss_when_the_curve_drops_to_zero_at_the_median():
     result = median_spss([1, 1, 2], [0, 1, 1])
     assert result.reached and result.estimate == 2.0
     assert math.isnan(result.se) and math.isnan(result.lower) and math.isnan(result.upper)
+
+
+def test_km_table_and_median_of_an_empty_group() -> None:
+    """An empty group (a subgroup nobody falls in) has an empty table and a median not reached."""
+    assert km_table([], []).empty
+    median = median_spss([], [])
+    assert not median.reached and math.isnan(median.estimate)

@@ -543,3 +543,56 @@ def test_cli_validate_accepts_valid_data(folder: Path) -> None:
     result = run_validate(folder)
     assert (result.returncode, result.stderr) == (0, "")
     assert f"valid ({N_PATIENTS} patients)" in result.stdout
+
+
+# ----------------------------------------------------------------------------- only the columns in use
+
+
+def test_required_columns_lets_other_contract_columns_be_absent(folder: Path) -> None:
+    """With required_columns, a file needs only those columns; absent contract columns are not in the frame."""
+    drop_column(folder, COHORT_FILE, "nlr")
+    drop_column(folder, COHORT_FILE, "histology")
+    needed = {COHORT_FILE: ["patient_id", "os_months", "os_event", "pfs_months", "pfs_event"]}
+    cohort = load_dataset(folder, required=(), required_columns=needed).cohort
+    assert "nlr" not in cohort and "histology" not in cohort
+    assert cohort["os_months"].dtype == "float64" and isinstance(cohort["sex"].dtype, pd.CategoricalDtype)
+
+
+def test_required_columns_still_checks_the_columns_present(folder: Path) -> None:
+    """A contract column that is present but not required is checked all the same."""
+    set_cell(folder, COHORT_FILE, 3, "sex", "M")
+    with pytest.raises(DataValidationError) as caught:
+        load_dataset(folder, required=(), required_columns={COHORT_FILE: ["patient_id", "os_months"]})
+    report_line(caught.value, COHORT_FILE, "'sex'", "row 3", "must be one of")
+
+
+def test_required_columns_names_a_missing_required_column(folder: Path) -> None:
+    """A required column absent from the header is reported as before."""
+    drop_column(folder, COHORT_FILE, "os_event")
+    with pytest.raises(DataValidationError) as caught:
+        load_dataset(folder, required=(), required_columns={COHORT_FILE: ["patient_id", "os_event"]})
+    report_line(caught.value, COHORT_FILE, "'os_event'", "required column is missing from the header")
+
+
+def test_required_columns_must_be_contract_columns(folder: Path) -> None:
+    """A typo in required_columns is a programming error, not a data problem."""
+    with pytest.raises(KeyError):
+        load_dataset(folder, required_columns={COHORT_FILE: ["patient_idd"]})
+
+
+def test_numbers_that_python_reads_but_the_contract_does_not(folder: Path) -> None:
+    """'1_000' and non-ASCII digits are not numbers here, though float() reads them."""
+    set_cell(folder, COHORT_FILE, 1, "age_years", "1_000")
+    set_cell(folder, COHORT_FILE, 2, "max_diameter_cm", "١٢")
+    error = validation_error(folder)
+    report_line(error, COHORT_FILE, "'age_years'", "row 1", "must be a number")
+    report_line(error, COHORT_FILE, "'max_diameter_cm'", "row 2", "must be a number")
+
+
+def test_many_unknown_adverse_event_cycles_are_counted(folder: Path) -> None:
+    """Adverse events on cycles a patient did not have are listed up to five, then counted."""
+    rows = [{"patient_id": patient_id(2), "cycle": str(cycle), "event": "pain", "sir_grade": "A"}
+            for cycle in range(2, 10)]
+    write_rows(folder / ADVERSE_EVENTS_FILE, rows)
+    line = report_line(validation_error(folder), ADVERSE_EVENTS_FILE, "'cycle'", "must be one of that patient's cycles")
+    assert "'P002' cycle 2 (procedure cycles 1)" in line and "and 3 more" in line

@@ -1,0 +1,213 @@
+"""Map a cohort's own column names and category codes onto the data contract (``aice rerun --mapping``).
+
+A mapping file is YAML with up to three keys::
+
+    columns:                 # your column name: contract column name, in every file that has it
+      Age: age_years
+      Sex: sex
+    values:                  # contract column: {your code: contract value}, after renaming
+      sex: {M: male, F: female}
+      os_event: {dead: 1, alive: 0}
+    files:                   # the same two keys for one file only (they win over the shared ones)
+      aice_adverse_events.csv:
+        columns: {Grade: sir_grade}
+
+Every scalar is read as text, as a CSV cell is (YAML's base loader): ``1`` is the text "1", and
+``yes`` stays "yes" rather than turning into true. A code matches a cell whose text, without the
+spaces around it, is the code; cells without a code are left as they are, for validation to judge.
+A key the format does not know, a target that is not a contract column, or a column the input does
+not have is an error naming the mapping file and the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from aice_helpers.contract import CONTRACT
+
+COLUMNS_KEY, VALUES_KEY, FILES_KEY = "columns", "values", "files"
+SECTION_KEYS = (COLUMNS_KEY, VALUES_KEY)
+TOP_LEVEL_KEYS = (*SECTION_KEYS, FILES_KEY)
+CONTRACT_COLUMNS: frozenset[str] = frozenset(column.name for columns in CONTRACT.values() for column in columns)
+
+
+class MappingError(Exception):
+    """The mapping file cannot be read or does not fit the input; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class FileMapping:
+    """Renamed columns {yours: contract} and recoded values {contract column: {yours: contract}}."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """A mapping file: the part shared by every file and the parts for one file each."""
+
+    source: Path
+    shared: FileMapping = field(default_factory=FileMapping)
+    files: Mapping[str, FileMapping] = field(default_factory=dict)
+
+    def for_file(self, file_name: str) -> FileMapping:
+        """Return the mapping one file gets: the shared part, overridden by that file's own part."""
+        own = self.files.get(file_name, FileMapping())
+        values = {column: {**self.shared.values.get(column, {}), **own.values.get(column, {})}
+                  for column in {*self.shared.values, *own.values}}
+        return FileMapping({**self.shared.columns, **own.columns}, values)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def load_mapping(path: Path | str) -> ColumnMapping:
+    """Return the mapping in the YAML file at ``path``, or raise MappingError naming the file and key."""
+    path = Path(path)
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    except FileNotFoundError:
+        raise MappingError(f"{path}: mapping file not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise MappingError(f"{path}: not a readable YAML file ({first_line})") from None
+    document = {} if document in (None, "") else document
+    top = checked_mapping(path, document, "the top level", TOP_LEVEL_KEYS)
+    files = checked_mapping(path, top.get(FILES_KEY, {}), FILES_KEY, tuple(CONTRACT))
+    return ColumnMapping(
+        source=path,
+        shared=file_mapping(path, top, "", CONTRACT_COLUMNS),
+        files={name: file_mapping(path, checked_mapping(path, part, f"{FILES_KEY}: {name}", SECTION_KEYS),
+                                  f"{FILES_KEY}: {name}: ", frozenset(column.name for column in CONTRACT[name]))
+               for name, part in files.items()},
+    )
+
+
+def checked_mapping(path: Path, value: object, where: str, allowed: tuple[str, ...] | None = None) -> dict:
+    """Return ``value`` if it is a mapping whose keys are all ``allowed``; else raise MappingError."""
+    if not isinstance(value, dict):
+        raise MappingError(f"{path}: {where}: expected a mapping of keys to values, found {shown_yaml(value)}")
+    if allowed is not None:
+        unknown = [key for key in value if key not in allowed]
+        if unknown:
+            raise MappingError(f"{path}: {where}: unknown key {unknown[0]!r}; the keys allowed here are "
+                               f"{', '.join(allowed)}")
+    return value
+
+
+def file_mapping(path: Path, section: dict, prefix: str, targets: frozenset[str]) -> FileMapping:
+    """Return the columns and values of one section, checked: text to text, targets in the contract."""
+    columns = text_pairs(path, checked_mapping(path, section.get(COLUMNS_KEY, {}), f"{prefix}{COLUMNS_KEY}"),
+                         f"{prefix}{COLUMNS_KEY}")
+    for source, target in columns.items():
+        if target not in targets:
+            raise MappingError(f"{path}: {prefix}{COLUMNS_KEY}: {source}: {target!r} is not a column of the data "
+                               f"contract{' for this file' if prefix else ''}")
+    repeated = sorted({target for target in columns.values() if list(columns.values()).count(target) > 1})
+    if repeated:
+        sources = [source for source, target in columns.items() if target == repeated[0]]
+        raise MappingError(f"{path}: {prefix}{COLUMNS_KEY}: {', '.join(sources)} all map to {repeated[0]!r}")
+    values_section = checked_mapping(path, section.get(VALUES_KEY, {}), f"{prefix}{VALUES_KEY}")
+    values = {}
+    for column, codes in values_section.items():
+        where = f"{prefix}{VALUES_KEY}: {column}"
+        if column not in targets:
+            raise MappingError(f"{path}: {where}: {column!r} is not a column of the data contract"
+                               f"{' for this file' if prefix else ''} (values are keyed by contract column names)")
+        values[column] = text_pairs(path, checked_mapping(path, codes, where), where)
+    return FileMapping(columns, values)
+
+
+def text_pairs(path: Path, section: dict, where: str) -> dict[str, str]:
+    """Return a mapping whose keys and values are all text; else raise MappingError."""
+    for key, value in section.items():
+        if not isinstance(value, str):
+            raise MappingError(f"{path}: {where}: {key}: expected a single value, found {shown_yaml(value)}")
+    return {str(key).strip(): value.strip() for key, value in section.items()}
+
+
+def shown_yaml(value: object) -> str:
+    """Return a short description of a YAML value for a message."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+# ----------------------------------------------------------------------------- applying
+
+
+def apply_mapping(frames: Mapping[str, pd.DataFrame], mapping: ColumnMapping) -> dict[str, pd.DataFrame]:
+    """Return the frames (file name: text cells) with columns renamed and codes recoded by ``mapping``.
+
+    Raises MappingError when the mapping names a file or column the input does not have, or when a
+    renamed column would collide with one the file already has.
+    """
+    check_names_in_input(frames, mapping)
+    return {name: mapped_frame(frame, name, mapping) for name, frame in frames.items()}
+
+
+def check_names_in_input(frames: Mapping[str, pd.DataFrame], mapping: ColumnMapping) -> None:
+    """Raise MappingError for a file, column or recoded column of the mapping that the input lacks."""
+    where = mapping.source
+    for name in mapping.files:
+        if name not in frames:
+            raise MappingError(f"{where}: {FILES_KEY}: {name}: the input has no such file "
+                               f"(it has {', '.join(frames) or 'no contract file'})")
+    headers = {name: [str(column) for column in frame.columns] for name, frame in frames.items()}
+    for source in mapping.shared.columns:
+        if not any(source in header for header in headers.values()):
+            raise MappingError(f"{where}: {COLUMNS_KEY}: {source}: no input file has a column {source!r} "
+                               f"({columns_listing(headers)})")
+    for name, part in mapping.files.items():
+        for source in part.columns:
+            if source not in headers[name]:
+                raise MappingError(f"{where}: {FILES_KEY}: {name}: {COLUMNS_KEY}: {source}: {name} has no column "
+                                   f"{source!r} ({columns_listing({name: headers[name]})})")
+    renamed = {name: renamed_header(headers[name], mapping.for_file(name).columns, where, name) for name in frames}
+    for column in mapping.shared.values:
+        if not any(column in header for header in renamed.values()):
+            raise MappingError(f"{where}: {VALUES_KEY}: {column}: no input file has a column {column!r} "
+                               f"after renaming")
+    for name, part in mapping.files.items():
+        for column in part.values:
+            if column not in renamed[name]:
+                raise MappingError(f"{where}: {FILES_KEY}: {name}: {VALUES_KEY}: {column}: {name} has no column "
+                                   f"{column!r} after renaming")
+
+
+def columns_listing(headers: Mapping[str, list[str]]) -> str:
+    """Return "aice_cohort.csv has: a, b, c; ..." for a message."""
+    return "; ".join(f"{name} has: {', '.join(header)}" for name, header in headers.items())
+
+
+def renamed_header(header: list[str], columns: Mapping[str, str], where: Path, name: str) -> list[str]:
+    """Return the header after renaming, raising MappingError if two columns would share a name."""
+    renamed = [columns.get(column, column) for column in header]
+    repeated = sorted({column for column in renamed if renamed.count(column) > 1})
+    if repeated:
+        raise MappingError(f"{where}: {COLUMNS_KEY}: renaming gives {name} two columns named {repeated[0]!r}")
+    return renamed
+
+
+def mapped_frame(frame: pd.DataFrame, file_name: str, mapping: ColumnMapping) -> pd.DataFrame:
+    """Return one file's frame with its columns renamed and its codes recoded."""
+    part = mapping.for_file(file_name)
+    mapped = frame.rename(columns=dict(part.columns))
+    for column, codes in part.values.items():
+        if column in mapped and codes:
+            mapped[column] = recoded(mapped[column], codes)
+    return mapped
+
+
+def recoded(cells: pd.Series, codes: Mapping[str, str]) -> pd.Series:
+    """Return the cells with each code (matched without surrounding spaces) replaced by its value."""
+    stripped = cells.astype(object).where(cells.isna(), cells.astype(str).str.strip())
+    return stripped.map(lambda cell: codes.get(cell, cell) if isinstance(cell, str) else cell)

@@ -1,0 +1,710 @@
+"""Rerun the book on your own cohort: ``aice rerun --data PATH --out DIR`` (see ``book/rerun.md``).
+
+The command works in four steps, and writes nothing to DIR unless all of them succeed:
+
+1. Read the input (a folder with files named as in ``data/``, or one patient-level CSV taken as the
+   cohort file), rename columns and recode values with ``--mapping``, and decide which chapters can
+   run from ``CHAPTER_REQUIREMENTS``: the files and columns each chapter reads. A copy holding only
+   the columns in use is written to a private temporary folder (never next to the input, never into
+   DIR) and validated against the data contract; a problem stops the command with the report.
+2. Execute each chapter that can run with papermill, on a copy holding only the columns that chapter
+   reads, with ``compare_with_published=False``. Chapters that cannot run are left out and a note
+   page says what they lack. Python warnings a chapter writes are taken off its page and listed on
+   the front page; an error stops the command with the chapter's name and the message.
+3. Render the book (its own ``_config.yml`` and ``_toc.yml``) with ``jupyter-book build -W -n
+   --keep-going`` in a staging folder beside DIR.
+4. Move the staging folder to DIR. The patient-level copies are deleted whatever happens.
+
+What is published is aggregates only: chapters show counts, rates and model estimates, never rows;
+figures that draw one mark per patient (waterfall, swimmer) are left out of reruns; ``--min-cell N``
+shows table counts from 1 to N - 1 as "<N".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import yaml
+
+from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE, REPO_DIR
+from aice_helpers.data import DataValidationError, Finding, finding_order, load_dataset, read_records, report
+from aice_helpers.mapping import ColumnMapping, MappingError, apply_mapping, load_mapping
+from aice_helpers.variables import TABLE1_CHARACTERISTICS
+
+NOTEBOOKS_DIR = REPO_DIR / "notebooks"
+BOOK_DIR = REPO_DIR / "book"
+REPO_CONFIG = REPO_DIR / "_config.yml"
+REPO_TOC = REPO_DIR / "_toc.yml"
+
+# --------------------------------------------------------------------------------------- chapters
+
+PATIENT_ID = "patient_id"
+SURVIVAL_COLUMNS = ("os_months", "os_event", "pfs_months", "pfs_event")
+TABLE1_COLUMNS = tuple(characteristic.key for characteristic in TABLE1_CHARACTERISTICS)
+PROGNOSTIC_COLUMNS = (*TABLE1_COLUMNS, "best_response", "postop_regimens")  # prognostic.FACTORS
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a chapter reads: files it must have (with columns), and files it uses when present."""
+
+    required: Mapping[str, tuple[str, ...]]
+    optional: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    without_optional: str = ""  # what the chapter leaves out when an optional file is missing
+
+
+# Checked against the notebooks by tests/test_rerun.py: the files each notebook's open_chapter call
+# requires, the contract columns its code names, and (end to end) that each chapter runs on a copy
+# holding only these columns.
+CHAPTER_REQUIREMENTS: dict[str, Needs] = {
+    # open_chapter's default requires all three files; the adverse events are not used otherwise.
+    "01_cohort": Needs({
+        COHORT_FILE: (PATIENT_ID, *TABLE1_COLUMNS, "histology", "subsequent_therapy"),
+        PROCEDURES_FILE: (PATIENT_ID, "cycle", "embolization"),
+        ADVERSE_EVENTS_FILE: (PATIENT_ID, "cycle"),
+    }),
+    "02_survival": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS)}),
+    "03_prognostic_factors": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS, *PROGNOSTIC_COLUMNS)}),
+    "04_cox": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS, *PROGNOSTIC_COLUMNS)}),
+    # The waterfall and swimmer plots (one bar per patient) are left out of reruns on purpose.
+    "05_response": Needs({COHORT_FILE: (PATIENT_ID, "best_response", *TABLE1_COLUMNS, "postop_regimens")}),
+    "06_safety": Needs(
+        {COHORT_FILE: (PATIENT_ID,)},
+        {PROCEDURES_FILE: (PATIENT_ID, "cycle"), ADVERSE_EVENTS_FILE: (PATIENT_ID, "cycle", "event", "sir_grade")},
+        "without the adverse-events file its tables and figure of adverse events are left out; without the "
+        "procedures file, the tables per AICE session",
+    ),
+}
+# Chapters of the book that a rerun does not include, with the reason the note page gives.
+NOT_RERUN: dict[str, str] = {
+    "07_checking_the_paper": "it checks the paper's printed numbers against each other, whatever the data",
+    "08_scorecard": "it sets the paper's numbers beside the book's synthetic cohort, and they are no target for "
+                    "another cohort",
+}
+PER_PATIENT_FIGURES_NOTE = ("The waterfall and swimmer plots of the response chapter draw one mark per patient, "
+                            "so a rerun leaves them out: what a rerun publishes is aggregates only.")
+
+# --------------------------------------------------------------------------------------- the book
+
+REPO_PAGES = ("how_to_read", "about_the_data", "rerun", "notation", "glossary", "sources", "bibliography")
+PRIMER_PREFIX = "primer_"  # the primer's pages run on small worked examples, not on data: copied as stored
+BOOK_ASSETS = ("references.bib", "_static")
+BEFORE_PAGES = ("how_to_read", "about_the_data", "rerun")
+REFERENCE_PAGES = ("notation", "glossary", "sources", "bibliography")
+FRONT_PAGE = "index"
+LEFT_OUT_PAGE = "left_out"
+MARKER_FILE = ".aice-rerun"  # marks DIR as a rerun's output, which a later rerun may replace
+REPORT_FILE = "rerun-report.json"
+JB_FLAGS = ("-W", "-n", "--keep-going", "--quiet")
+INJECTED_TAG, REMOVE_TAG = "injected-parameters", "remove-cell"
+MAX_WARNING_CHARS = 200
+WARNING_LINE = re.compile(r"(\b\w*Warning: .*)$", re.MULTILINE)
+FORBIDDEN_OUTPUTS = (NOTEBOOKS_DIR, DATA_DIR, BOOK_DIR)
+DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
+
+EXAMPLE = """\
+example:
+  aice rerun --data my_study/ --out my_book/ --mapping my_mapping.yaml --min-cell 5
+  aice rerun --data patients.csv --out my_book/ --chapters 02_survival 03_prognostic_factors
+
+  then open my_book/_build/html/index.html. See book/rerun.md and data/template/ for the input
+  layout and a mapping file. Exit status: 0 done, 1 bad input or a chapter failed, 2 bad options.
+"""
+
+
+class RerunError(Exception):
+    """The rerun cannot go on; the message says why (no traceback is shown)."""
+
+
+class ChapterFailed(RerunError):
+    """A chapter raised while executing."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which chapters run (with the columns each reads per file) and why the others are left out."""
+
+    runs: dict[str, dict[str, tuple[str, ...]]]
+    left_out: dict[str, list[str]]
+    reduced: dict[str, list[str]]
+
+
+@dataclass
+class ChapterRun:
+    """One executed chapter: where its notebook is, how long it took, its peak memory, its warnings."""
+
+    name: str
+    notebook: Path
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------- options
+
+
+def add_rerun_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the rerun sub-command's options to ``parser``."""
+    parser.add_argument("--data", type=Path, required=True,
+                        help="folder with aice_cohort.csv (and optionally aice_procedures.csv, "
+                             "aice_adverse_events.csv), or one patient-level CSV taken as the cohort file")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder to write the book to (new, empty, or an earlier rerun's output)")
+    parser.add_argument("--mapping", type=Path, default=None,
+                        help="YAML file mapping your column names and codes onto the data contract")
+    parser.add_argument("--title", default=None, help="title of the book (default: the book's title + "
+                                                      f"'{DEFAULT_TITLE_SUFFIX}')")
+    parser.add_argument("--chapters", nargs="+", choices=list(CHAPTER_REQUIREMENTS), default=None, metavar="CHAPTER",
+                        help=f"run only these chapters (each must have its data): {', '.join(CHAPTER_REQUIREMENTS)}; "
+                             "default: every chapter the data allows")
+    parser.add_argument("--min-cell", type=int, default=0, metavar="N",
+                        help="show table counts from 1 to N-1 as '<N' and hide their percentages (default: off)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="chapters executed at once (default: the number of cores; 1 for very large cohorts)")
+
+
+def run_rerun(args: argparse.Namespace) -> int:
+    """Run the rerun command; return its exit status (messages on stderr, never a traceback)."""
+    try:
+        out_dir = checked_out_dir(args.out)
+        if args.min_cell < 0 or args.jobs < 1:
+            raise RerunError("--min-cell must be >= 0 and --jobs >= 1")
+    except RerunError as error:
+        print(f"aice rerun: {error}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="aice-rerun-data-") as private:
+        try:
+            prepared = prepared_data(args.data, args.mapping, args.chapters, Path(private))
+        except (DataValidationError, MappingError, RerunError) as error:
+            print(error, file=sys.stderr)
+            return 1
+        try:
+            built = built_book(prepared, args, out_dir)
+        except RerunError as error:
+            print(f"aice rerun: {error}", file=sys.stderr)
+            return 1
+    print(f"book written to {built / '_build' / 'html' / 'index.html'}")
+    return 0
+
+
+def checked_out_dir(out: Path) -> Path:
+    """Return the output folder, refusing one inside the book's sources or holding something else."""
+    out = out.expanduser().resolve()
+    for forbidden in (*FORBIDDEN_OUTPUTS, REPO_DIR):
+        if out == forbidden or (forbidden != REPO_DIR and forbidden in out.parents):
+            raise RerunError(f"--out {out} is inside the book's own sources ({forbidden}); choose another folder")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER_FILE).exists())):
+        raise RerunError(f"--out {out} exists and is not an earlier rerun's output; choose a new or empty folder")
+    return out
+
+
+# --------------------------------------------------------------------------------------- step 1: data
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The validated input: the plan, each chapter's private data folder, and counts for the front page."""
+
+    plan: Plan
+    chapter_dirs: dict[str, Path]
+    counts: dict[str, int]
+    single_csv: bool
+    mapped: bool
+    validation_seconds: float
+
+
+def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str] | None,
+                  private: Path) -> PreparedData:
+    """Return the input read, mapped, checked and copied per chapter into ``private``; raise on bad input."""
+    started = time.perf_counter()
+    mapping = load_mapping(mapping_file) if mapping_file is not None else None
+    files = input_files(data)
+    frames = input_frames(files, mapping)
+    headers = {name: tuple(frame.columns) for name, frame in frames.items()}
+    plan = chapter_plan(headers, chapters)
+    raise_on_missing(plan, chapters, headers, input_description(data))
+    checked = private / "checked"
+    write_columns(frames, union_columns(plan), checked)
+    dataset = load_dataset(checked, required=tuple(union_columns(plan)), required_columns=union_columns(plan))
+    chapter_dirs = {}
+    for name, columns in plan.runs.items():
+        chapter_dirs[name] = private / name / "data"  # the chapters print the folder's name: "data/"
+        write_columns(frames, columns, chapter_dirs[name])
+    counts = {"patients": len(dataset.cohort)}
+    for label, frame in (("sessions", dataset.procedures), ("adverse events", dataset.adverse_events)):
+        if frame is not None:
+            counts[label] = len(frame)
+    return PreparedData(plan, chapter_dirs, counts, data.is_file(), mapping is not None,
+                        time.perf_counter() - started)
+
+
+def input_files(data: Path) -> dict[str, Path]:
+    """Return {contract file name: path} of the input: a folder's contract files, or one CSV as the cohort."""
+    data = data.expanduser()
+    if data.is_file():
+        return {COHORT_FILE: data}
+    if not data.is_dir():
+        raise RerunError(f"--data {data}: no such file or folder")
+    files = {name: data / name for name in CONTRACT if (data / name).exists()}
+    if COHORT_FILE not in files:
+        found = sorted(path.name for path in data.glob("*.csv"))
+        raise DataValidationError([Finding(COHORT_FILE, f"file not found in {data}"
+                                           + (f" (CSV files there: {', '.join(found)})" if found else ""))])
+    return files
+
+
+def input_frames(files: Mapping[str, Path], mapping: ColumnMapping | None) -> dict[str, pd.DataFrame]:
+    """Return each input file as a frame of text cells, mapped; raise with every unreadable file's findings."""
+    frames, findings = {}, []
+    for name, path in files.items():
+        try:
+            header, rows = read_records(path)
+        except DataValidationError as error:
+            findings += [renamed_finding(finding, name) for finding in error.findings]
+            continue
+        frames[name] = pd.DataFrame(rows, columns=header, dtype=object)
+    if findings:
+        raise DataValidationError(sorted(findings, key=finding_order))
+    return apply_mapping(frames, mapping) if mapping is not None else frames
+
+
+def renamed_finding(finding: Finding, file_name: str) -> Finding:
+    """Return a finding about an input file under its contract name (a single CSV is the cohort file)."""
+    if finding.file == file_name:
+        return finding
+    return Finding(file_name, f"({finding.file}) {finding.problem}", finding.columns, finding.rows,
+                   finding.patients, finding.found, finding.line)
+
+
+def chapter_plan(headers: Mapping[str, tuple[str, ...]], chapters: Sequence[str] | None = None) -> Plan:
+    """Return which chapters can run on files with these headers (only ``chapters`` when given)."""
+    runs, left_out, reduced = {}, {}, {}
+    for name in chapters or CHAPTER_REQUIREMENTS:
+        needs = CHAPTER_REQUIREMENTS[name]
+        missing = missing_data(needs.required, headers)
+        if missing:
+            left_out[name] = missing
+            continue
+        columns = dict(needs.required)
+        for file_name, optional in needs.optional.items():
+            if not missing_data({file_name: optional}, headers):
+                columns[file_name] = optional
+            else:
+                reduced.setdefault(name, []).extend(missing_data({file_name: optional}, headers))
+        runs[name] = columns
+    return Plan(runs, left_out, reduced)
+
+
+def missing_data(required: Mapping[str, tuple[str, ...]], headers: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Return what is missing for ``required``: "the file X" or "column 'c' in X", one item each."""
+    missing = []
+    for file_name, columns in required.items():
+        if file_name not in headers:
+            missing.append(f"the file {file_name}")
+            continue
+        missing += [f"the column '{column}' in {file_name}" for column in columns if column not in headers[file_name]]
+    return missing
+
+
+def input_description(data: Path) -> str:
+    """Return where files were looked for, for a message: the folder, or what a single CSV gives."""
+    return f"{data} is a single CSV, which gives the cohort file only" if data.is_file() else f"not in {data}"
+
+
+def raise_on_missing(plan: Plan, chapters: Sequence[str] | None, headers: Mapping[str, tuple[str, ...]],
+                     source: str) -> None:
+    """Raise DataValidationError when a chapter named in ``chapters`` lacks data, or when none can run."""
+    if chapters is None and plan.runs:
+        return
+    findings = []
+    for name in plan.left_out:
+        for file_name, columns in CHAPTER_REQUIREMENTS[name].required.items():
+            if file_name not in headers:
+                findings.append(Finding(file_name, f"file not found ({source}); chapter {name} needs it"))
+                continue
+            findings += [Finding(file_name, f"required column is missing from the header; chapter {name} needs it",
+                                 (column,), line=1) for column in columns if column not in headers[file_name]]
+    if findings:
+        raise DataValidationError(sorted(findings, key=finding_order))
+
+
+def union_columns(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """Return, per file, every column some running chapter reads, in contract order."""
+    wanted: dict[str, set[str]] = {}
+    for columns in plan.runs.values():
+        for file_name, names in columns.items():
+            wanted.setdefault(file_name, set()).update(names)
+    return {file_name: tuple(column.name for column in CONTRACT[file_name] if column.name in names)
+            for file_name, names in wanted.items()}
+
+
+def write_columns(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, tuple[str, ...]], folder: Path) -> None:
+    """Write, for each file in ``columns``, only those columns of its frame as CSV into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_name, names in columns.items():
+        frames[file_name][list(names)].to_csv(folder / file_name, index=False, lineterminator="\n")
+
+
+# --------------------------------------------------------------------------------------- step 2: chapters
+
+
+def chapter_environment(columns: Mapping[str, tuple[str, ...]], min_cell: int) -> dict[str, str]:
+    """Return the environment a chapter's kernel runs in: the package importable, the rerun's settings."""
+    from aice_helpers.chapter import MIN_CELL_ENV, REQUIRED_COLUMNS_ENV  # both import matplotlib: only when running
+    from aice_helpers.response import PER_PATIENT_FIGURES_ENV
+
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_DIR), environment.get("PYTHONPATH"))))
+    environment[REQUIRED_COLUMNS_ENV] = json.dumps({name: list(names) for name, names in columns.items()})
+    environment[MIN_CELL_ENV] = str(min_cell)
+    environment[PER_PATIENT_FIGURES_ENV] = "0"
+    environment.setdefault("MPLBACKEND", "agg")
+    return environment
+
+
+def papermill_command(name: str, data_dir: Path, output: Path, cwd: Path) -> list[str]:
+    """Return the papermill command that executes chapter ``name`` on ``data_dir`` into ``output``."""
+    parameters = json.dumps({"data_dir": str(data_dir), "compare_with_published": False})
+    return [sys.executable, "-m", "papermill", "--no-progress-bar", "--log-level", "WARNING", "--cwd", str(cwd),
+            "--kernel", "python3", "-y", parameters, str(NOTEBOOKS_DIR / f"{name}.ipynb"), str(output)]
+
+
+class ChapterRunner:
+    """Executes chapters as papermill processes, a few at a time, and can stop them all."""
+
+    def __init__(self) -> None:
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    def run(self, name: str, data_dir: Path, columns: Mapping[str, tuple[str, ...]], stage: Path,
+            min_cell: int) -> ChapterRun:
+        """Execute one chapter into ``stage/notebooks``; raise ChapterFailed with its error message."""
+        output = stage / "notebooks" / f"{name}.ipynb"
+        started = time.perf_counter()
+        with self.lock:
+            if self.stopping:
+                raise ChapterFailed(f"chapter {name} not run: another chapter failed")
+            # A session of its own, so that stop() can end papermill together with its kernel.
+            process = subprocess.Popen(papermill_command(name, data_dir, output, data_dir.parent),
+                                       env=chapter_environment(columns, min_cell), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True, start_new_session=True)
+            self.processes[name] = process
+        with process.stderr:
+            stderr = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)  # like Popen.wait, and with the peak memory
+        with self.lock:
+            process.returncode = os.waitstatus_to_exitcode(status)
+        run = ChapterRun(name, output, time.perf_counter() - started, usage.ru_maxrss / 1024)
+        if process.returncode != 0:
+            raise ChapterFailed(f"chapter {name} failed: {chapter_error(output, stderr)}")
+        run.warnings = prepared_notebook(output)
+        return run
+
+    def stop(self) -> None:
+        """Terminate the chapters still executing (only the processes this runner started)."""
+        with self.lock:
+            self.stopping = True
+            for process in self.processes.values():
+                if process.returncode is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+
+
+def chapter_error(output: Path, stderr: str) -> str:
+    """Return the error a failed chapter raised (from its notebook, else the end of papermill's stderr)."""
+    if output.exists():
+        notebook = nbformat.read(output, as_version=4)
+        for cell in notebook.cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    return f"{out.get('ename')}: {out.get('evalue')}"
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "papermill failed without a message"
+
+
+def prepared_notebook(path: Path) -> list[str]:
+    """Hide the injected parameters cell, take warnings (stderr) off the page; return them, one line each."""
+    notebook = nbformat.read(path, as_version=4)
+    warnings = []
+    for index, cell in enumerate(notebook.cells):
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if INJECTED_TAG in tags and REMOVE_TAG not in tags:
+            tags.append(REMOVE_TAG)
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                warnings += [f"cell {index}: {line[:MAX_WARNING_CHARS]}" for line in warning_lines(output.get("text", ""))]
+            else:
+                kept.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    nbformat.write(notebook, path)
+    return list(dict.fromkeys(warnings))
+
+
+def warning_lines(text: str) -> list[str]:
+    """Return the warnings in stderr text ("RuntimeWarning: ..." without the file path), else its first line."""
+    found = [match.group(1).strip() for match in WARNING_LINE.finditer(text)]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return found or lines[:1]
+
+
+def executed_chapters(prepared: PreparedData, stage: Path, min_cell: int, jobs: int) -> list[ChapterRun]:
+    """Execute every planned chapter (``jobs`` at a time) with a progress bar; raise on the first failure."""
+    from tqdm import tqdm
+
+    (stage / "notebooks").mkdir(parents=True, exist_ok=True)
+    runner = ChapterRunner()
+    runs: dict[str, ChapterRun] = {}
+    names = list(prepared.plan.runs)
+    with tqdm(total=len(names), desc="executing chapters", unit="chapter", file=sys.stderr) as bar, \
+            ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures: dict[Future, str] = {
+            pool.submit(runner.run, name, prepared.chapter_dirs[name], prepared.plan.runs[name], stage, min_cell): name
+            for name in names}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.exception() is not None:
+                    runner.stop()
+                    wait(pending)
+                    raise future.exception()
+                run = future.result()
+                runs[run.name] = run
+                bar.write(f"  {run.name}: {run.seconds:.1f} s, peak memory {run.peak_rss_mb:.0f} MB"
+                          + (f", {len(run.warnings)} warning(s)" if run.warnings else ""), file=sys.stderr)
+                bar.update(1)
+    return [runs[name] for name in names]
+
+
+# --------------------------------------------------------------------------------------- step 3: the book
+
+
+def built_book(prepared: PreparedData, args: argparse.Namespace, out_dir: Path) -> Path:
+    """Execute, write and render the book in a staging folder beside ``out_dir``, then move it there."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    try:
+        runs = executed_chapters(prepared, stage, args.min_cell, args.jobs)
+        title = args.title or f"{repo_config()['title'].split(':')[0]}: {DEFAULT_TITLE_SUFFIX}"
+        write_book_sources(stage, prepared, runs, title, args.min_cell)
+        started = time.perf_counter()
+        render_book(stage)
+        write_report(stage, prepared, runs, time.perf_counter() - started, args.min_cell)
+        return published(stage, out_dir)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def repo_config() -> dict:
+    """Return the book's own Jupyter Book configuration."""
+    return yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
+
+
+def chapter_title(name: str) -> str:
+    """Return a chapter's title: the first heading of its notebook."""
+    notebook = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        match = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE) if cell.cell_type == "markdown" else None
+        if match:
+            return match.group(1).strip()
+    return name
+
+
+def toc_chapters() -> list[str]:
+    """Return the book's chapter notebooks in the order of its table of contents."""
+    return re.findall(r"notebooks/([A-Za-z0-9_]+)", REPO_TOC.read_text(encoding="utf-8"))
+
+
+def write_book_sources(stage: Path, prepared: PreparedData, runs: Sequence[ChapterRun], title: str,
+                       min_cell: int) -> None:
+    """Write the rerun book's configuration, table of contents, generated pages and the book's pages."""
+    config = repo_config()
+    config["title"] = title
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (stage / "book").mkdir(exist_ok=True)
+    for page in REPO_PAGES:
+        shutil.copy2(BOOK_DIR / f"{page}.md", stage / "book" / f"{page}.md")
+    for asset in BOOK_ASSETS:
+        source = BOOK_DIR / asset
+        if source.is_dir():
+            shutil.copytree(source, stage / "book" / asset)
+        else:
+            shutil.copy2(source, stage / "book" / asset)
+    (stage / "notebooks").mkdir(exist_ok=True)
+    for primer in primer_chapters():
+        shutil.copy2(NOTEBOOKS_DIR / f"{primer}.ipynb", stage / "notebooks" / f"{primer}.ipynb")
+    ran = [run.name for run in runs]
+    notes = left_out_text(prepared.plan)
+    (stage / "book" / f"{FRONT_PAGE}.md").write_text(front_page(title, prepared, runs, min_cell, bool(notes)),
+                                                     encoding="utf-8")
+    if notes:
+        (stage / "book" / f"{LEFT_OUT_PAGE}.md").write_text(notes, encoding="utf-8")
+    (stage / "_toc.yml").write_text(yaml.safe_dump(toc(ran, bool(notes)), sort_keys=False), encoding="utf-8")
+
+
+def primer_chapters() -> list[str]:
+    """Return the primer's notebooks, in the order of the book's table of contents."""
+    return [name for name in toc_chapters() if name.startswith(PRIMER_PREFIX)]
+
+
+def toc(chapters: Sequence[str], with_left_out: bool) -> dict:
+    """Return the rerun book's table of contents."""
+    before = [{"file": f"book/{page}"} for page in BEFORE_PAGES]
+    results = [{"file": f"notebooks/{name}"} for name in chapters]
+    if with_left_out:
+        results.append({"file": f"book/{LEFT_OUT_PAGE}"})
+    primer = [{"caption": "A primer on survival analysis",
+               "chapters": [{"file": f"notebooks/{name}"} for name in primer_chapters()]}] if primer_chapters() else []
+    return {"format": "jb-book", "root": f"book/{FRONT_PAGE}", "parts": [
+        {"caption": "Before you start", "chapters": before},
+        *primer,
+        {"caption": "Results, recomputed on your cohort", "chapters": results},
+        {"caption": "Reference", "chapters": [{"file": f"book/{page}"} for page in REFERENCE_PAGES]},
+    ]}
+
+
+def front_page(title: str, prepared: PreparedData, runs: Sequence[ChapterRun], min_cell: int,
+               with_left_out: bool) -> str:
+    """Return the rerun book's front page: what it ran on, what it holds, what it leaves out."""
+    counts = ", ".join(f"{count:,} {label}" for label, count in prepared.counts.items())
+    source = "a single CSV file taken as the cohort file" if prepared.single_csv else "a data folder"
+    mapped = ", with a mapping of column names and codes" if prepared.mapped else ""
+    parts = [f"# {title}", "", textwrap.dedent(f"""\
+        ```{{admonition}} These pages show your cohort's results, not the study's
+        :class: warning
+
+        Every chapter here was executed on the cohort given to `aice rerun` ({counts}), not on the
+        book's synthetic cohort, and the paper's numbers are not set beside the results: on another
+        cohort they are no target. The explanations of the methods are the book's own.
+        ```
+
+        Made on {datetime.now(timezone.utc):%d %B %Y at %H:%M} UTC by `aice rerun` from {source}{mapped}.
+
+        ## The chapters
+        """)]
+    parts.append("\n".join(f"- [{chapter_title(run.name)}](../notebooks/{run.name}.ipynb)" for run in runs) + "\n")
+    if with_left_out:
+        parts.append(f"Some chapters, or parts of them, are left out for lack of data: "
+                     f"[what is left out, and why]({LEFT_OUT_PAGE}.md).\n")
+    parts.append("## What these pages show\n\n" + published_data_text(min_cell) + "\n")
+    warnings = [(run.name, warning) for run in runs for warning in run.warnings]
+    if warnings:
+        parts.append("## Warnings raised while the chapters ran\n\nThe chapters ran to the end, but Python warned "
+                     "along the way; each warning is listed here rather than on the chapter's page. Statistical "
+                     "problems the chapters recognise (a group without events, a model that does not converge) are "
+                     "explained on the pages themselves.\n\n"
+                     + "\n".join(f"- {name}, {warning}" for name, warning in warnings) + "\n")
+    return "\n".join(parts)
+
+
+def published_data_text(min_cell: int) -> str:
+    """Return the paragraph saying what a rerun publishes and what it suppresses."""
+    text = ("Only aggregates: counts, percentages, medians, survival estimates, test results and model "
+            "estimates, never a row of the data or a patient identifier. " + PER_PATIENT_FIGURES_NOTE + " "
+            "A range (smallest and largest value) and the times of a Kaplan-Meier curve are single patients' "
+            "values, as in any survival report.")
+    if min_cell > 1:
+        text += (f" Table cells counting from 1 to {min_cell - 1} patients show \"<{min_cell}\" and their "
+                 f"percentages show \"suppressed\" (`--min-cell {min_cell}`); figures, totals and the statistics "
+                 f"computed from small groups are shown as they are.")
+    return text
+
+
+def left_out_text(plan: Plan) -> str:
+    """Return the note page on chapters left out and chapters shown in a reduced form ("" if none)."""
+    toc_names = toc_chapters()
+    not_rerun = {name: reason for name, reason in NOT_RERUN.items() if name in toc_names}
+    if not (plan.left_out or plan.reduced or not_rerun):
+        return ""
+    lines = ["# Left out of this rerun", "",
+             "A chapter runs only when the data has every file and column it reads (see the data contract in "
+             "[About the data](about_the_data.md)). Add what is missing, or map your own column names onto "
+             "the contract's ([Run this book on your cohort](rerun.md)), and rerun.", ""]
+    if plan.left_out:
+        lines += ["## Chapters left out", ""]
+        for name, missing in plan.left_out.items():
+            lines.append(f"- **{chapter_title(name)}** (`{name}`) needs {listed(missing)}.")
+        lines.append("")
+    if plan.reduced:
+        lines += ["## Chapters shown in a reduced form", ""]
+        for name, missing in plan.reduced.items():
+            detail = CHAPTER_REQUIREMENTS[name].without_optional
+            lines.append(f"- **{chapter_title(name)}** (`{name}`) runs without {listed(missing)}: {detail}.")
+        lines.append("")
+    if not_rerun:
+        lines += ["## Chapters that reruns do not include", ""]
+        lines += [f"- **{chapter_title(name)}** (`{name}`): {reason}." for name, reason in not_rerun.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def listed(items: Sequence[str]) -> str:
+    """Return "a", "a and b" or "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def jupyter_book_command(stage: Path) -> list[str]:
+    """Return the command that renders the staged book with warnings as errors."""
+    script = Path(sys.executable).parent / "jupyter-book"
+    program = str(script) if script.exists() else (shutil.which("jupyter-book") or "jupyter-book")
+    return [program, "build", str(stage), "--path-output", str(stage), *JB_FLAGS]
+
+
+def render_book(stage: Path) -> None:
+    """Render the staged book to ``stage/_build/html``; raise RerunError with the build's messages."""
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_DIR), environment.get("PYTHONPATH"))))
+    print("rendering the book", file=sys.stderr)
+    result = subprocess.run(jupyter_book_command(stage), env=environment, capture_output=True, text=True)
+    if result.returncode != 0 or not (stage / "_build" / "html" / "index.html").exists():
+        messages = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
+        raise RerunError(f"rendering the book failed:\n{messages}")
+
+
+def write_report(stage: Path, prepared: PreparedData, runs: Sequence[ChapterRun], build_seconds: float,
+                 min_cell: int) -> None:
+    """Write the machine-readable run report (aggregates and timings only) and the rerun marker."""
+    content = {
+        "counts": prepared.counts,
+        "min_cell": min_cell,
+        "validation_seconds": round(prepared.validation_seconds, 2),
+        "chapters": {run.name: {"seconds": round(run.seconds, 2), "peak_rss_mb": round(run.peak_rss_mb, 1),
+                                "warnings": run.warnings} for run in runs},
+        "left_out": prepared.plan.left_out,
+        "reduced": prepared.plan.reduced,
+        "build_seconds": round(build_seconds, 2),
+    }
+    (stage / REPORT_FILE).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    (stage / MARKER_FILE).write_text("written by aice rerun; a later rerun may replace this folder\n", encoding="utf-8")
+
+
+def published(stage: Path, out_dir: Path) -> Path:
+    """Move the finished staging folder to ``out_dir`` (replacing an earlier rerun's output); return it."""
+    previous = None
+    if out_dir.exists():
+        previous = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
+        out_dir.rename(previous)
+    stage.rename(out_dir)
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
+    return out_dir
