@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="write the synthetic cohort (deterministic from its seed), or a scaled one of any size",
         description="Write the book's synthetic cohort to data/ (or --out). With --patients N, write a scaled "
                     "synthetic cohort of N patients instead (aice_helpers.scale), which needs --out.",
-        epilog="example: aice generate --patients 100000 --out /tmp/cohort_100k")
+        epilog="example: aice generate --patients 100000 --out cohort_100k/")
     generate.add_argument("--out", type=Path, default=None,
                           help="folder to write the three CSV files to (default: data/, for the book's cohort only)")
     generate.add_argument("--seed", type=int, default=None, help="random seed (default: the book's seed)")
