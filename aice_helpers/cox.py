@@ -258,6 +258,23 @@ class RiskSetTable:
     comparable: np.ndarray  # (T × P) patients who outlive a death at that time, for Harrell's C
 
 
+def covariate_patterns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct rows of ``x`` and each row's number among them, by one code per row (a row-wise
+    np.unique sorts a million rows of several columns slowly)."""
+    code = np.zeros(len(x), dtype=np.int64)
+    radix = 1
+    for column in x.T:
+        _, position = np.unique(column, return_inverse=True)
+        size = int(position.max()) + 1 if len(position) else 1
+        if radix * size >= 2**62:  # too many combinations for one integer code
+            patterns, pattern = np.unique(x, axis=0, return_inverse=True)
+            return patterns, pattern.ravel()
+        code += position.ravel() * radix
+        radix *= size
+    _, first, pattern = np.unique(code, return_index=True, return_inverse=True)
+    return x[first], pattern.ravel()
+
+
 def risk_set_table(time: Sequence[float], event: Sequence[int], x: np.ndarray,
                    max_cells: int = GROUPED_MAX_CELLS) -> RiskSetTable | None:
     """Return the counts a Breslow fit needs, or None when event times × covariate patterns exceed ``max_cells``.
@@ -267,8 +284,7 @@ def risk_set_table(time: Sequence[float], event: Sequence[int], x: np.ndarray,
     """
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
-    patterns, pattern = np.unique(x, axis=0, return_inverse=True)
-    pattern = pattern.ravel()
+    patterns, pattern = covariate_patterns(x)
     event_times = np.unique(time[event == 1])
     if len(patterns) * len(event_times) > max_cells:
         return None

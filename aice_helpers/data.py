@@ -44,6 +44,7 @@ __all__ = [
     "load_cohort",
     "load_dataset",
     "load_procedures",
+    "load_validated_dataset",
     "read_records",
 ]
 
@@ -197,6 +198,38 @@ def load_dataset(folder: Path | str, required: tuple[str, ...] = ALL_FILES,
     if findings:
         raise DataValidationError(sorted(findings, key=finding_order))
     frames = {name: contract_frame(table) for name, table in tables.items()}
+    return Dataset(frames[COHORT_FILE], frames[PROCEDURES_FILE], frames[ADVERSE_EVENTS_FILE])
+
+
+def load_validated_dataset(folder: Path | str, required: tuple[str, ...] = ALL_FILES,
+                           required_columns: Mapping[str, Collection[str]] | None = None) -> Dataset:
+    """Return the contract tables of a folder that :func:`load_dataset` has already accepted, typed but not
+    checked again (pandas' fast reader): for ``aice rerun``, whose chapters all read one validated copy.
+
+    With ``required_columns``, only the files it names are read, and only those columns of them, so a
+    chapter sees exactly the data it declares. Only the presence of the required files and columns is
+    checked, so that a wrong call fails clearly.
+    """
+    folder = Path(folder)
+    needed = {COHORT_FILE, *required}
+    frames: dict[str, pd.DataFrame | None] = dict.fromkeys(CONTRACT)
+    findings = []
+    for name, columns in CONTRACT.items():
+        path = folder / name
+        wanted = None if required_columns is None else required_columns.get(name)
+        if not path.exists() or (required_columns is not None and wanted is None):
+            if name in needed:
+                findings.append(Finding(name, f"file not found in {folder}"))
+            continue
+        header = pd.read_csv(path, nrows=0).columns
+        findings += [missing_column_finding(name, pd.DataFrame(columns=header), column)
+                     for column in (wanted or []) if column not in header]
+        names = [column.name for column in columns if column.name in header and (wanted is None or column.name in wanted)]
+        text = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], usecols=names)[names]
+        present = tuple(column for column in columns if column.name in names)
+        frames[name] = contract_frame(Table(name, present, frame=parsed_frame(text, present)))
+    if findings:
+        raise DataValidationError(findings)
     return Dataset(frames[COHORT_FILE], frames[PROCEDURES_FILE], frames[ADVERSE_EVENTS_FILE])
 
 

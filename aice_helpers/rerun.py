@@ -7,8 +7,9 @@ The command works in four steps, and writes nothing to DIR unless all of them su
    run from ``CHAPTER_REQUIREMENTS``: the files and columns each chapter reads. A copy holding only
    the columns in use is written to a private temporary folder (never next to the input, never into
    DIR) and validated against the data contract; a problem stops the command with the report.
-2. Execute each chapter that can run with papermill, on a copy holding only the columns that chapter
-   reads, with ``compare_with_published=False``. Chapters that cannot run are left out and a note
+2. Execute each chapter that can run with papermill, with ``compare_with_published=False``; it reads
+   only the files and columns it declares (``AICE_REQUIRED_COLUMNS``) from the validated copy, without
+   checking them again (``AICE_DATA_VALIDATED``). Chapters that cannot run are left out and a note
    page says what they lack. Python warnings a chapter writes are taken off its page and listed on
    the front page; an error stops the command with the chapter's name and the message.
 3. Render the book (its own ``_config.yml`` and ``_toc.yml``) with ``jupyter-book build -W -n
@@ -45,7 +46,7 @@ import pandas as pd
 import yaml
 
 from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE, REPO_DIR
-from aice_helpers.data import DataValidationError, Finding, finding_order, load_dataset, read_records, report
+from aice_helpers.data import DataValidationError, Finding, finding_order, load_dataset, read_records, text_frame
 from aice_helpers.mapping import ColumnMapping, MappingError, apply_mapping, load_mapping
 from aice_helpers.variables import TABLE1_CHARACTERISTICS
 
@@ -116,6 +117,14 @@ REPORT_FILE = "rerun-report.json"
 JB_FLAGS = ("-W", "-n", "--keep-going", "--quiet")
 INJECTED_TAG, REMOVE_TAG = "injected-parameters", "remove-cell"
 MAX_WARNING_CHARS = 200
+RERUN_BANNER = """```{admonition} Computed on your cohort
+:class: tip
+
+This page was executed by `aice rerun` on the cohort it was given, not on the book's synthetic cohort,
+and without the paper's numbers. Where the text speaks of the synthetic cohort or of the paper's
+results, the tables and figures below show your data instead.
+```"""
+MEMORY_POLL_SECONDS = 0.5
 WARNING_LINE = re.compile(r"(\b\w*Warning: .*)$", re.MULTILINE)
 FORBIDDEN_OUTPUTS = (NOTEBOOKS_DIR, DATA_DIR, BOOK_DIR)
 DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
@@ -221,10 +230,10 @@ def checked_out_dir(out: Path) -> Path:
 
 @dataclass(frozen=True)
 class PreparedData:
-    """The validated input: the plan, each chapter's private data folder, and counts for the front page."""
+    """The validated input: the plan, the private validated copy, and counts for the front page."""
 
     plan: Plan
-    chapter_dirs: dict[str, Path]
+    data_dir: Path  # the validated copy: every column some running chapter reads
     counts: dict[str, int]
     single_csv: bool
     mapped: bool
@@ -233,7 +242,8 @@ class PreparedData:
 
 def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str] | None,
                   private: Path) -> PreparedData:
-    """Return the input read, mapped, checked and copied per chapter into ``private``; raise on bad input."""
+    """Return the input read, mapped, written with the columns in use into ``private`` and validated there;
+    raise on bad input. Each chapter then reads only its own files and columns of that copy."""
     started = time.perf_counter()
     mapping = load_mapping(mapping_file) if mapping_file is not None else None
     files = input_files(data)
@@ -241,19 +251,15 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     headers = {name: tuple(frame.columns) for name, frame in frames.items()}
     plan = chapter_plan(headers, chapters)
     raise_on_missing(plan, chapters, headers, input_description(data))
-    checked = private / "checked"
+    checked = private / "data"  # the chapters print the folder's name: "data/"
     write_columns(frames, union_columns(plan), checked)
+    del frames
     dataset = load_dataset(checked, required=tuple(union_columns(plan)), required_columns=union_columns(plan))
-    chapter_dirs = {}
-    for name, columns in plan.runs.items():
-        chapter_dirs[name] = private / name / "data"  # the chapters print the folder's name: "data/"
-        write_columns(frames, columns, chapter_dirs[name])
     counts = {"patients": len(dataset.cohort)}
     for label, frame in (("sessions", dataset.procedures), ("adverse events", dataset.adverse_events)):
         if frame is not None:
             counts[label] = len(frame)
-    return PreparedData(plan, chapter_dirs, counts, data.is_file(), mapping is not None,
-                        time.perf_counter() - started)
+    return PreparedData(plan, checked, counts, data.is_file(), mapping is not None, time.perf_counter() - started)
 
 
 def input_files(data: Path) -> dict[str, Path]:
@@ -280,7 +286,7 @@ def input_frames(files: Mapping[str, Path], mapping: ColumnMapping | None) -> di
         except DataValidationError as error:
             findings += [renamed_finding(finding, name) for finding in error.findings]
             continue
-        frames[name] = pd.DataFrame(rows, columns=header, dtype=object)
+        frames[name] = text_frame(header, rows)  # stripped, empty cells missing: as validation reads them
     if findings:
         raise DataValidationError(sorted(findings, key=finding_order))
     return apply_mapping(frames, mapping) if mapping is not None else frames
@@ -314,7 +320,7 @@ def chapter_plan(headers: Mapping[str, tuple[str, ...]], chapters: Sequence[str]
 
 
 def missing_data(required: Mapping[str, tuple[str, ...]], headers: Mapping[str, tuple[str, ...]]) -> list[str]:
-    """Return what is missing for ``required``: "the file X" or "column 'c' in X", one item each."""
+    """Return what is missing for ``required``: "the file X" or "the column 'c' in X", one item each."""
     missing = []
     for file_name, columns in required.items():
         if file_name not in headers:
@@ -334,16 +340,23 @@ def raise_on_missing(plan: Plan, chapters: Sequence[str] | None, headers: Mappin
     """Raise DataValidationError when a chapter named in ``chapters`` lacks data, or when none can run."""
     if chapters is None and plan.runs:
         return
-    findings = []
+    needed_by: dict[tuple[str, str | None], list[str]] = {}  # (file, column or None for the file): chapters
     for name in plan.left_out:
         for file_name, columns in CHAPTER_REQUIREMENTS[name].required.items():
-            if file_name not in headers:
-                findings.append(Finding(file_name, f"file not found ({source}); chapter {name} needs it"))
-                continue
-            findings += [Finding(file_name, f"required column is missing from the header; chapter {name} needs it",
-                                 (column,), line=1) for column in columns if column not in headers[file_name]]
+            missing = [None] if file_name not in headers else [c for c in columns if c not in headers[file_name]]
+            for column in missing:
+                needed_by.setdefault((file_name, column), []).append(name)
+    findings = [Finding(file_name, f"file not found ({source}); {needers_text(names)}") if column is None else
+                Finding(file_name, f"required column is missing from the header; {needers_text(names)}", (column,),
+                        line=1)
+                for (file_name, column), names in needed_by.items()]
     if findings:
         raise DataValidationError(sorted(findings, key=finding_order))
+
+
+def needers_text(chapters: Sequence[str]) -> str:
+    """Return "chapter 02_survival needs it" or "chapters 01_cohort and 02_survival need it"."""
+    return f"chapter {chapters[0]} needs it" if len(chapters) == 1 else f"chapters {listed(chapters)} need it"
 
 
 def union_columns(plan: Plan) -> dict[str, tuple[str, ...]]:
@@ -368,13 +381,14 @@ def write_columns(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, tupl
 
 def chapter_environment(columns: Mapping[str, tuple[str, ...]], min_cell: int) -> dict[str, str]:
     """Return the environment a chapter's kernel runs in: the package importable, the rerun's settings."""
-    from aice_helpers.chapter import MIN_CELL_ENV, REQUIRED_COLUMNS_ENV  # both import matplotlib: only when running
+    from aice_helpers.chapter import MIN_CELL_ENV, REQUIRED_COLUMNS_ENV, VALIDATED_ENV  # imports matplotlib
     from aice_helpers.response import PER_PATIENT_FIGURES_ENV
 
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_DIR), environment.get("PYTHONPATH"))))
     environment[REQUIRED_COLUMNS_ENV] = json.dumps({name: list(names) for name, names in columns.items()})
     environment[MIN_CELL_ENV] = str(min_cell)
+    environment[VALIDATED_ENV] = "1"  # the copy was validated in step 1
     environment[PER_PATIENT_FIGURES_ENV] = "0"
     environment.setdefault("MPLBACKEND", "agg")
     return environment
@@ -385,6 +399,58 @@ def papermill_command(name: str, data_dir: Path, output: Path, cwd: Path) -> lis
     parameters = json.dumps({"data_dir": str(data_dir), "compare_with_published": False})
     return [sys.executable, "-m", "papermill", "--no-progress-bar", "--log-level", "WARNING", "--cwd", str(cwd),
             "--kernel", "python3", "-y", parameters, str(NOTEBOOKS_DIR / f"{name}.ipynb"), str(output)]
+
+
+class MemoryWatcher(threading.Thread):
+    """Samples the peak resident memory (VmHWM) of a process and its descendants until stopped.
+
+    A child's getrusage maximum starts from its parent's size at fork, so it would report the rerun's
+    own memory for every chapter; /proc's VmHWM belongs to each process alone.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mb = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        """Sample until stopped."""
+        while not self.done.wait(MEMORY_POLL_SECONDS):
+            self.sample()
+
+    def sample(self) -> None:
+        """Raise ``peak_mb`` to the largest high-water mark in the process tree now."""
+        for pid in process_tree(self.pid):
+            self.peak_mb = max(self.peak_mb, peak_rss_mb(pid))
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self.done.set()
+        self.join()
+
+
+def process_tree(pid: int) -> list[int]:
+    """Return ``pid`` and its descendants (Linux /proc; just ``pid`` elsewhere)."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        for children in Path(f"/proc/{tree[index]}/task").glob("*/children"):
+            try:
+                tree += [int(child) for child in children.read_text().split()]
+            except OSError:
+                continue
+        index += 1
+    return tree
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Return a process's peak resident memory in MB (VmHWM), 0 when it cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
 
 
 class ChapterRunner:
@@ -408,12 +474,15 @@ class ChapterRunner:
                                        env=chapter_environment(columns, min_cell), stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, text=True, start_new_session=True)
             self.processes[name] = process
+        watcher = MemoryWatcher(process.pid)
+        watcher.start()
         with process.stderr:
             stderr = process.stderr.read()
-        _, status, usage = os.wait4(process.pid, 0)  # like Popen.wait, and with the peak memory
+        _, status, _ = os.wait4(process.pid, 0)  # as Popen.wait does
         with self.lock:
             process.returncode = os.waitstatus_to_exitcode(status)
-        run = ChapterRun(name, output, time.perf_counter() - started, usage.ru_maxrss / 1024)
+        watcher.stop()
+        run = ChapterRun(name, output, time.perf_counter() - started, watcher.peak_mb)
         if process.returncode != 0:
             raise ChapterFailed(f"chapter {name} failed: {chapter_error(output, stderr)}")
         run.warnings = prepared_notebook(output)
@@ -441,8 +510,10 @@ def chapter_error(output: Path, stderr: str) -> str:
 
 
 def prepared_notebook(path: Path) -> list[str]:
-    """Hide the injected parameters cell, take warnings (stderr) off the page; return them, one line each."""
+    """Hide the injected parameters cell, take warnings (stderr) off the page, put the rerun's banner under the
+    title; return the warnings, one line each."""
     notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(RERUN_BANNER))
     warnings = []
     for index, cell in enumerate(notebook.cells):
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
@@ -478,21 +549,22 @@ def executed_chapters(prepared: PreparedData, stage: Path, min_cell: int, jobs: 
     with tqdm(total=len(names), desc="executing chapters", unit="chapter", file=sys.stderr) as bar, \
             ThreadPoolExecutor(max_workers=jobs) as pool:
         futures: dict[Future, str] = {
-            pool.submit(runner.run, name, prepared.chapter_dirs[name], prepared.plan.runs[name], stage, min_cell): name
+            pool.submit(runner.run, name, prepared.data_dir, prepared.plan.runs[name], stage, min_cell): name
             for name in names}
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                if future.exception() is not None:
-                    runner.stop()
-                    wait(pending)
-                    raise future.exception()
-                run = future.result()
-                runs[run.name] = run
-                bar.write(f"  {run.name}: {run.seconds:.1f} s, peak memory {run.peak_rss_mb:.0f} MB"
-                          + (f", {len(run.warnings)} warning(s)" if run.warnings else ""), file=sys.stderr)
-                bar.update(1)
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    run = future.result()  # raises the chapter's failure
+                    runs[run.name] = run
+                    bar.write(f"  {run.name}: {run.seconds:.1f} s, peak memory {run.peak_rss_mb:.0f} MB"
+                              + (f", {len(run.warnings)} warning(s)" if run.warnings else ""), file=sys.stderr)
+                    bar.update(1)
+        except BaseException:  # a failed chapter, or Ctrl-C: the others are stopped, not left running
+            runner.stop()
+            wait(pending)
+            raise
     return [runs[name] for name in names]
 
 
@@ -603,9 +675,11 @@ def front_page(title: str, prepared: PreparedData, runs: Sequence[ChapterRun], m
         ## The chapters
         """)]
     parts.append("\n".join(f"- [{chapter_title(run.name)}](../notebooks/{run.name}.ipynb)" for run in runs) + "\n")
-    if with_left_out:
+    if prepared.plan.left_out or prepared.plan.reduced:
         parts.append(f"Some chapters, or parts of them, are left out for lack of data: "
                      f"[what is left out, and why]({LEFT_OUT_PAGE}.md).\n")
+    elif with_left_out:
+        parts.append(f"Some chapters of the book are not part of a rerun: [which, and why]({LEFT_OUT_PAGE}.md).\n")
     parts.append("## What these pages show\n\n" + published_data_text(min_cell) + "\n")
     warnings = [(run.name, warning) for run in runs for warning in run.warnings]
     if warnings:
@@ -636,10 +710,11 @@ def left_out_text(plan: Plan) -> str:
     not_rerun = {name: reason for name, reason in NOT_RERUN.items() if name in toc_names}
     if not (plan.left_out or plan.reduced or not_rerun):
         return ""
-    lines = ["# Left out of this rerun", "",
-             "A chapter runs only when the data has every file and column it reads (see the data contract in "
-             "[About the data](about_the_data.md)). Add what is missing, or map your own column names onto "
-             "the contract's ([Run this book on your cohort](rerun.md)), and rerun.", ""]
+    lines = ["# Left out of this rerun", ""]
+    if plan.left_out or plan.reduced:
+        lines += ["A chapter runs only when the data has every file and column it reads (see the data contract in "
+                  "[About the data](about_the_data.md)). Add what is missing, or map your own column names onto "
+                  "the contract's ([Run this book on your cohort](rerun.md)), and rerun.", ""]
     if plan.left_out:
         lines += ["## Chapters left out", ""]
         for name, missing in plan.left_out.items():

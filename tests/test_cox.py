@@ -446,3 +446,11 @@ def test_grouped_separation_is_flagged():
     with pytest.warns(ModelWarning, match="separation"):
         result = fit_cox(data, "t", "e", {"X": ("x", "0")})
     assert result.engine == cox_module.GROUPED_ENGINE and not result.reliable
+
+
+def test_covariate_patterns_number_the_distinct_rows():
+    """Each row gets the number of its pattern, and the patterns give the rows back."""
+    x = np.array([[1.0, 0.0], [0.0, 2.5], [1.0, 0.0], [0.0, 0.0], [0.0, 2.5]])
+    patterns, pattern = cox_module.covariate_patterns(x)
+    np.testing.assert_array_equal(patterns[pattern], x)
+    assert len(patterns) == 3 and pattern[0] == pattern[2] and pattern[1] == pattern[4]

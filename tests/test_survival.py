@@ -525,3 +525,24 @@ def test_km_table_and_median_of_an_empty_group() -> None:
     assert km_table([], []).empty
     median = median_spss([], [])
     assert not median.reached and math.isnan(median.estimate)
+
+
+def test_counted_logrank_equals_lifelines() -> None:
+    """From LOGRANK_COUNTED_MIN_ROWS on the chi-square comes from counts: the same as lifelines', ties, a group
+    without events and a last patient alone at risk included."""
+    from lifelines.statistics import multivariate_logrank_test
+
+    from aice_helpers import survival
+
+    rng = np.random.default_rng(12)
+    n = survival.LOGRANK_COUNTED_MIN_ROWS + 500
+    group = rng.choice(["a", "b", "c", "d"], size=n)
+    time = np.round(rng.exponential(20, n) * np.where(group == "b", 1.4, 1.0), 1) + 0.1
+    event = (rng.random(n) < 0.7).astype(int)
+    event[group == "d"] = 0
+    time[np.argmax(time)] += 50.0
+    counted = survival.logrank(time, event, group)
+    expected = multivariate_logrank_test(time, group, event)
+    assert counted.chisq == pytest.approx(expected.test_statistic, rel=1e-9)
+    assert counted.p == pytest.approx(expected.p_value, rel=1e-6, abs=1e-300)
+    assert counted.df == 3 and counted.groups == ("a", "b", "c", "d")

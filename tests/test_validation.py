@@ -596,3 +596,19 @@ def test_many_unknown_adverse_event_cycles_are_counted(folder: Path) -> None:
     write_rows(folder / ADVERSE_EVENTS_FILE, rows)
     line = report_line(validation_error(folder), ADVERSE_EVENTS_FILE, "'cycle'", "must be one of that patient's cycles")
     assert "'P002' cycle 2 (procedure cycles 1)" in line and "and 3 more" in line
+
+
+def test_validated_dataset_reads_only_the_declared_files_and_columns(folder: Path) -> None:
+    """The rerun's chapters read its validated copy fast, and see only what they declare."""
+    from aice_helpers.data import load_validated_dataset
+
+    full = load_dataset(folder)
+    fast = load_validated_dataset(folder)
+    for name in ("cohort", "procedures", "adverse_events"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(full, name))
+    declared = {COHORT_FILE: ["patient_id", "os_months", "sex"]}
+    narrow = load_validated_dataset(folder, required=(), required_columns=declared)
+    assert list(narrow.cohort.columns) == ["patient_id", "sex", "os_months"]
+    assert narrow.procedures is None and narrow.adverse_events is None
+    with pytest.raises(DataValidationError, match="required column is missing"):
+        load_validated_dataset(folder, required=(), required_columns={COHORT_FILE: ["patient_id", "nlr2"]})
