@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {"approximate": False, "scope": "study"}
 
 ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 MAX_CONTEXT_WORDS = 8
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: the same documents, ten times faster
 P_OPERATORS = ("<", "=")
 OPERATORS = ("<", "<=", "=", ">", ">=")
 INTERVAL_KINDS = ("ci95", "range")
@@ -115,7 +116,7 @@ def _field_problems(entry: dict[str, Any]) -> list[str]:
 
 def _entries_in_file(path: Path) -> list[dict[str, Any]]:
     """Return the validated entries of one YAML file, each tagged with its source file."""
-    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    content = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     if not isinstance(content, list):
         raise _problem(path.name, None, "the file must hold a list of entries")
     entries = []

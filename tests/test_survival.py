@@ -527,16 +527,17 @@ def test_km_table_and_median_of_an_empty_group() -> None:
     assert not median.reached and math.isnan(median.estimate)
 
 
-def test_counted_logrank_equals_lifelines() -> None:
-    """From LOGRANK_COUNTED_MIN_ROWS on the chi-square comes from counts: the same as lifelines', ties, a group
-    without events and a last patient alone at risk included."""
+@pytest.mark.parametrize("n", [12, 113, 5500])
+def test_counted_logrank_equals_lifelines(n: int) -> None:
+    """The chi-square from counts equals lifelines' at any size: ties, a group without events and a last
+    patient alone at risk included."""
     from lifelines.statistics import multivariate_logrank_test
 
     from aice_helpers import survival
 
-    rng = np.random.default_rng(12)
-    n = survival.LOGRANK_COUNTED_MIN_ROWS + 500
-    group = rng.choice(["a", "b", "c", "d"], size=n)
+    rng = np.random.default_rng(n)
+    group = np.array(["a", "b", "c", "d"] * (n // 4 + 1))[:n]
+    rng.shuffle(group)
     time = np.round(rng.exponential(20, n) * np.where(group == "b", 1.4, 1.0), 1) + 0.1
     event = (rng.random(n) < 0.7).astype(int)
     event[group == "d"] = 0
