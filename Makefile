@@ -18,7 +18,11 @@ BUILT     := $(HTML)/.built
 
 # The chapters are the notebooks the table of contents lists, in its order.
 NOTEBOOKS := $(addsuffix .ipynb,$(shell grep -o 'notebooks/[A-Za-z0-9_]*' _toc.yml))
-EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(NOTEBOOKS))
+# They execute slowest first (benchmarks/README.md has the times), so that the cores finish together.
+SLOWEST   := 04_cox 03_prognostic_factors
+IN_ORDER  := $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS)) \
+             $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS))
+EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))
 HELPERS   := $(wildcard aice_helpers/*.py) tools/notebook_tools.py
 DATA      := $(wildcard data/*.csv data/published/*.yaml)
 PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
