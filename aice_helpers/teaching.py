@@ -5,6 +5,10 @@ follow it with a pencil. The library the results chapters use (:mod:`aice_helper
 :mod:`aice_helpers.cox`, lifelines) is called only where a page sets the hand computation beside it;
 ``tests/test_teaching.py`` checks that the two agree.
 
+Two further groups of functions serve the text around those tables: the numbers the primer quotes in
+its prose, which the notebooks glue into the text (myst-nb) instead of typing them, and the small
+computations that the solutions of the results chapters' exercises need.
+
 Conventions (as in :mod:`aice_helpers.survival`): a patient censored at the same time as a death is
 still at risk at that death; ties among deaths are kept together (one row per distinct time); the
 Cox partial likelihood treats tied deaths as Breslow does.
@@ -13,7 +17,8 @@ Cox partial likelihood treats tied deaths as Breslow does.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -32,6 +37,7 @@ from .survival import (
     logrank,
     median_brookmeyer_crowley,
     median_spss,
+    survival_at,
     z_value,
 )
 
@@ -438,3 +444,337 @@ def ph_illustration(hazard_ratio: float = 2.0, horizon: float = 36.0, points: in
             frames.append(pd.DataFrame({"scenario": scenario, "group": group, "time": t, "hazard": hazard,
                                         "hazard ratio": ratio, "survival": np.exp(-cumulative)}))
     return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers the primer quotes in its prose (glued into the text with myst-nb, never typed)
+
+
+def as_fraction(value: float, max_denominator: int = 1000) -> str:
+    """``value`` as the nearest fraction whose denominator is at most ``max_denominator``: '1/12', '16/33', '3'."""
+    return str(Fraction(float(value)).limit_denominator(max_denominator))
+
+
+def worked_row(table: pd.DataFrame, at: float) -> pd.Series:
+    """The row of a worked table (km_worked_table, interval_bands, logrank_worked_table) in force at time ``at``:
+    the last row whose ``t_i`` is at or before ``at`` (the total row of a log-rank table is never chosen)."""
+    rows = table.drop(index=TOTAL_LABEL, errors="ignore")
+    times = rows["t_i"].to_numpy(dtype=float)
+    position = int(np.searchsorted(times, at, side="right")) - 1
+    if position < 0:
+        raise ValueError(f"no row of the table is at or before t = {at:g}")
+    return rows.iloc[position]
+
+
+def naive_median(time: Sequence[float]) -> float:
+    """The median of the observed times, censored or not: the wrong answer the primer warns against."""
+    return float(np.median(np.asarray(time, dtype=float)))
+
+
+def plain_band_clipping(bands: pd.DataFrame) -> tuple[float | None, float | None]:
+    """Where the plain band is cut off: the last time of the opening stretch in which its upper limit is 1,
+    and the first time of the closing stretch in which its lower limit is 0 (None when there is no such stretch)."""
+    times = bands["t_i"].to_numpy(dtype=float)
+    at_one = bands["plain upper"].to_numpy(dtype=float) >= 1.0
+    at_zero = bands["plain lower"].to_numpy(dtype=float) <= 0.0
+    opening = int(np.argmin(at_one)) if not at_one.all() else len(times)
+    closing = len(times) - (int(np.argmin(at_zero[::-1])) if not at_zero.all() else len(times))
+    upper_until = float(times[opening - 1]) if opening > 0 else None
+    lower_from = float(times[closing]) if closing < len(times) else None
+    return upper_until, lower_from
+
+
+def plain_band_clipping_text(bands: pd.DataFrame) -> str:
+    """plain_band_clipping in words, for the primer's prose: 'is cut off at 1 up to 7 months and at 0 from
+    15 months on', or 'is never cut off' (each half is left out when that limit is never reached)."""
+    upper_until, lower_from = plain_band_clipping(bands)
+    parts = ([f"at 1 up to {upper_until:g} months"] if upper_until is not None else []) + (
+        [f"at 0 from {lower_from:g} months on"] if lower_from is not None else [])
+    return "is cut off " + " and ".join(parts) if parts else "is never cut off"
+
+
+def hazard_ratio_and_risks(reference_survival: float, hazard_ratio: float) -> pd.Series:
+    """Under proportional hazards S₁(t) = S₀(t)^HR: both survival probabilities at one time, both risks of
+    having had the event by then, and the ratio of the risks (which is not the hazard ratio)."""
+    if not 0.0 < reference_survival < 1.0 or hazard_ratio <= 0.0:
+        raise ValueError("need 0 < reference_survival < 1 and hazard_ratio > 0")
+    other = reference_survival**hazard_ratio
+    return pd.Series({"S0": reference_survival, "S1": other, "risk0": 1.0 - reference_survival,
+                      "risk1": 1.0 - other, "risk ratio": (1.0 - other) / (1.0 - reference_survival)})
+
+
+def _scenario(data: pd.DataFrame, scenario: str, group: str) -> pd.DataFrame:
+    """One scenario and group of ph_illustration, in time order."""
+    part = data[(data["scenario"] == scenario) & (data["group"] == group)].sort_values("time")
+    if part.empty:
+        raise ValueError(f"no rows for scenario {scenario!r}, group {group!r}")
+    return part.reset_index(drop=True)
+
+
+def crossing_hazards_summary(data: pd.DataFrame) -> pd.Series:
+    """The crossing scenario of ph_illustration in four numbers: the hazard ratio (large/small) at the first
+    and the last time, the first grid time at which it has fallen to 1, and the first time after 0 at which
+    the large-tumour survival curve is back at or above the small-tumour one."""
+    large, small = _scenario(data, "crossing hazards", "large"), _scenario(data, "crossing hazards", "small")
+    ratio = large["hazard ratio"].to_numpy()
+    time = large["time"].to_numpy()
+    below_one = np.flatnonzero(ratio <= 1.0)
+    later = time > 0
+    caught_up = np.flatnonzero(later & (large["survival"].to_numpy() >= small["survival"].to_numpy()))
+    return pd.Series({"ratio at start": float(ratio[0]), "ratio at end": float(ratio[-1]),
+                      "ratio reaches 1": float(time[below_one[0]]) if below_one.size else math.nan,
+                      "survival curves cross": float(time[caught_up[0]]) if caught_up.size else math.nan})
+
+
+def proportional_hazards_summary(data: pd.DataFrame, at: float = 12.0) -> pd.Series:
+    """The proportional scenario of ph_illustration in numbers: each group's median (the first grid time with
+    S ≤ 0.5) and the ratio small/large of the medians; each group's probability of the event by ``at`` and the
+    ratio large/small of those probabilities. Neither ratio is the hazard ratio."""
+    values = {}
+    for group in ("large", "small"):
+        part = _scenario(data, "proportional hazards", group)
+        reached = part.loc[part["survival"] <= MEDIAN_PROBABILITY, "time"]
+        values[f"median, {group}"] = float(reached.iloc[0]) if len(reached) else math.nan
+        values[f"event by {at:g}, {group}"] = 1.0 - float(np.interp(at, part["time"], part["survival"]))
+    values["median ratio small/large"] = values["median, small"] / values["median, large"]
+    values[f"event by {at:g} ratio large/small"] = values[f"event by {at:g}, large"] / values[f"event by {at:g}, small"]
+    return pd.Series(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercises of the results chapters: small computations their solutions need
+
+
+def km_versus_naive_share(time: Sequence[float], event: Sequence[int], times: Sequence[float]) -> pd.DataFrame:
+    """At each of ``times``, in percent: the Kaplan–Meier S(t), the share of all patients whose observed time is
+    beyond t (what one gets by counting heads), and the gap between the two in points, with the number of
+    patients censored by t. The two agree exactly as long as nobody has been censored."""
+    t, e = _as_arrays(time, event)
+    at = survival_at(t, e, times)
+    rows = []
+    for landmark, km in zip(times, at["survival"]):
+        rows.append({"months": float(landmark), "Kaplan–Meier S(t) (%)": 100.0 * float(km),
+                     "share observed beyond t (%)": 100.0 * float(np.mean(t > landmark)),
+                     "censored by t": int(np.sum((t <= landmark) & (e == 0)))})
+    table = pd.DataFrame(rows).set_index("months")
+    gap = table["Kaplan–Meier S(t) (%)"] - table["share observed beyond t (%)"]
+    table["gap (points)"] = np.round(gap, 10) + 0.0  # floating-point noise and −0.0 shown as 0
+    return table
+
+
+def score_test_by_hand(time: Sequence[float], event: Sequence[int], x: Sequence[float]) -> tuple[float, float]:
+    """The Cox score test of β = 0 for one covariate (Breslow ties): U(0)²/I(0) and its P (1 df).
+    U(0) = Σ over deaths of (x_i − mean of x in the risk set), I(0) the information at 0."""
+    t, e = _as_arrays(time, event)
+    covariate = np.asarray(x, dtype=float)
+    score = float(sum(covariate[i] - covariate[t >= t[i]].mean() for i in np.flatnonzero(e == 1)))
+    statistic = score**2 / partial_likelihood_information(0.0, t, e, covariate)
+    return statistic, float(chi2.sf(statistic, 1))
+
+
+def four_tests_of_one_binary_covariate(time: Sequence[float], event: Sequence[int],
+                                       x: Sequence[float]) -> pd.DataFrame:
+    """One hypothesis (a binary x makes no difference), four tests: log-rank, and the Cox model's score,
+    likelihood-ratio and Wald tests (Breslow ties), each as a chi-square with 1 df and its P."""
+    t, e = _as_arrays(time, event)
+    covariate = np.asarray(x, dtype=float)
+    if set(np.unique(covariate).tolist()) != {0.0, 1.0}:
+        raise ValueError("x must be a 0/1 covariate with both values present")
+    logrank_chisq = float(logrank_by_hand(t, e, covariate, 1.0)["value"].iloc[4])
+    score_chisq, _ = score_test_by_hand(t, e, covariate)
+    beta = partial_likelihood_maximum(t, e, covariate)
+    ratio_chisq = 2.0 * (log_partial_likelihood(beta, t, e, covariate) - log_partial_likelihood(0.0, t, e, covariate))
+    wald_chisq = beta**2 * partial_likelihood_information(beta, t, e, covariate)
+    rows = {"log-rank": logrank_chisq, "Cox score (at β = 0)": score_chisq,
+            "Cox likelihood ratio": ratio_chisq, "Cox Wald (at β̂)": wald_chisq}
+    return pd.DataFrame({"chi-square": rows, "P": {name: float(chi2.sf(value, 1)) for name, value in rows.items()}}
+                        ).rename_axis("test")
+
+
+def two_group_tests(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """For every factor of the prognostic chapter that splits the patients in two groups: the log-rank P
+    beside the Cox score, likelihood-ratio and Wald P of the same comparison (Breslow ties)."""
+    from aice_helpers import prognostic
+
+    rows = []
+    for factor in prognostic.FACTORS:
+        frame = prognostic.factor_frame(cohort, endpoint, factor).dropna()
+        levels = prognostic.factor_levels(frame["group"], factor)
+        if len(levels) != 2:
+            continue
+        x = (frame["group"].astype(str) == str(levels[1])).astype(float)
+        try:
+            tests = four_tests_of_one_binary_covariate(frame["time"], frame["event"], x)
+        except ValueError:  # no finite maximum: the Cox tests other than the score test are undefined
+            continue
+        rows.append({"factor": factor.label, "comparison": f"{levels[1]} vs {levels[0]}",
+                     **{f"{name} P": p for name, p in tests["P"].items()}})
+    return pd.DataFrame(rows).set_index(["factor", "comparison"])
+
+
+def multiple_testing_table(tables: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> pd.DataFrame:
+    """Every log-rank P of the prognostic tables (one per factor and endpoint) with its Bonferroni- and
+    Holm-adjusted P and whether each correction keeps it at ``alpha`` ('yes' or 'no'); smallest P first."""
+    from statsmodels.stats.multitest import multipletests
+
+    parts = []
+    for endpoint, table in tables.items():
+        first = table.drop_duplicates("factor")
+        parts.append(pd.DataFrame({"endpoint": endpoint.upper(), "factor": first["label"].to_numpy(),
+                                   "log-rank P": first["logrank_p"].to_numpy(dtype=float)}))
+    table = pd.concat(parts, ignore_index=True).dropna(subset=["log-rank P"])
+    for method, name in (("bonferroni", "Bonferroni"), ("holm", "Holm")):
+        keep, adjusted, _, _ = multipletests(table["log-rank P"], alpha=alpha, method=method)
+        table[f"{name} P"], table[f"kept by {name}"] = adjusted, np.where(keep, "yes", "no")
+    return table.sort_values("log-rank P", kind="stable").set_index(["endpoint", "factor"])
+
+
+def subgroup_median_three_ways(cohort: pd.DataFrame, endpoint: str, factor_key: str,
+                               alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """median_three_ways for every group of one factor of the prognostic chapter (group sizes beside)."""
+    from aice_helpers import prognostic
+
+    factor = prognostic.FACTORS_BY_KEY[factor_key]
+    frame = prognostic.factor_frame(cohort, endpoint, factor)
+    parts = []
+    for level in prognostic.factor_levels(frame["group"], factor):
+        group = frame[frame["group"] == level]
+        three = median_three_ways(group["time"], group["event"], alpha).reset_index()
+        three.insert(0, "group", str(level))
+        three.insert(1, "patients", len(group))
+        three.insert(2, "events", int(group["event"].sum()))
+        parts.append(three)
+    return pd.concat(parts, ignore_index=True).set_index(["group", "method"])
+
+
+def proportion_interval_coverage(n: int, true_rate: float, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """How often, in percent, the Clopper–Pearson and the Wilson interval for x/n contain ``true_rate`` when x is
+    binomial (the exact coverage, summed over every possible x), with the average width of each in points.
+    The limits are those of response.proportion_ci, computed for every x at once."""
+    from scipy.stats import binom
+    from statsmodels.stats.proportion import proportion_confint
+
+    from aice_helpers.response import CI_METHOD_LABELS, STATSMODELS_CI_METHODS
+
+    counts = np.arange(n + 1)
+    weights = binom.pmf(counts, n, true_rate)
+    rows = {}
+    for method, label in CI_METHOD_LABELS.items():
+        lower, upper = (np.asarray(limit, dtype=float) for limit in
+                        proportion_confint(counts, n, alpha=alpha, method=STATSMODELS_CI_METHODS[method]))
+        covered = (lower <= true_rate) & (true_rate <= upper)
+        rows[label] = {"coverage (%)": 100.0 * float(np.sum(weights * covered)),
+                       "average width (points)": 100.0 * float(np.sum(weights * (upper - lower)))}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("interval")
+
+
+def coverage_over_rates(n: int, rates: Sequence[float], alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """The lowest, average and highest coverage (%) of each interval over a set of true rates (n fixed)."""
+    frames = [proportion_interval_coverage(n, rate, alpha)["coverage (%)"] for rate in rates]
+    coverage = pd.concat(frames, axis=1)
+    return pd.DataFrame({"lowest (%)": coverage.min(axis=1), "average (%)": coverage.mean(axis=1),
+                         "highest (%)": coverage.max(axis=1)})
+
+
+def response_rate_denominators(cohort: pd.DataFrame, n_sessions: int | None) -> pd.DataFrame:
+    """ORR and DCR with two denominators: every patient (right) and every AICE session (wrong: response is
+    judged once per patient), in percent."""
+    from aice_helpers.response import DISEASE_CONTROL_RESPONSES, OBJECTIVE_RESPONSES, best_responses
+
+    responses = best_responses(cohort)
+    counts = {"ORR": int(responses.isin(OBJECTIVE_RESPONSES).sum()),
+              "DCR": int(responses.isin(DISEASE_CONTROL_RESPONSES).sum())}
+    denominators = {"patients (every treated patient)": len(cohort)}
+    if n_sessions:
+        denominators["AICE sessions"] = int(n_sessions)
+    rows = {name: {"denominator": size, **{f"{rate} (%)": 100.0 * count / size for rate, count in counts.items()}}
+            for name, size in denominators.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("divided by")
+    table.insert(0, "responders (CR + PR)", counts["ORR"])
+    table.insert(1, "controlled (CR + PR + SD)", counts["DCR"])
+    return table
+
+
+def disease_control_breakdown(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The patients with disease control (CR, PR or SD) by best response: how many, their share of all
+    patients (%) and their share of the patients with disease control (%)."""
+    from aice_helpers.response import DISEASE_CONTROL_RESPONSES, response_counts
+
+    counts = response_counts(cohort).loc[list(DISEASE_CONTROL_RESPONSES), "n"]
+    controlled = int(counts.sum())
+    return pd.DataFrame({"patients": counts.astype(int),
+                         "% of all patients": 100.0 * counts / len(cohort),
+                         "% of disease control": 100.0 * counts / controlled if controlled else np.nan})
+
+
+def three_session_example() -> pd.DataFrame:
+    """An invented patient's adverse-event records over three AICE sessions (data-contract columns):
+    pain graded A after sessions 1 and 2 and C after session 3, and pyrexia graded A twice after session 2."""
+    return pd.DataFrame({"patient_id": ["X"] * 5, "cycle": [1, 2, 2, 2, 3],
+                         "event": ["pain", "pain", "pyrexia", "pyrexia", "pain"],
+                         "sir_grade": ["A", "A", "A", "A", "C"]})
+
+
+def adverse_event_counting(adverse_events: pd.DataFrame, n_patients: int,
+                           n_sessions: int | None = None) -> pd.DataFrame:
+    """Each kind of adverse event counted three ways: patients who had it (at their worst grade), sessions
+    after which it occurred, and the records in the file; with percentages of patients and of sessions."""
+    from aice_helpers.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
+
+    records = adverse_events[[PATIENT_ID, CYCLE, EVENT]].astype({EVENT: str})
+    table = pd.DataFrame({"patients": records.drop_duplicates([PATIENT_ID, EVENT]).groupby(EVENT).size(),
+                          "sessions": records.drop_duplicates().groupby(EVENT).size(),
+                          "records": records.groupby(EVENT).size()})
+    table = table.reindex([e for e in EVENT_DISPLAY_NAMES if e in table.index])
+    table.loc["any event"] = [records[PATIENT_ID].nunique(), len(records[[PATIENT_ID, CYCLE]].drop_duplicates()),
+                              len(records)]
+    table = table.astype(int)
+    table["% of patients"] = 100.0 * table["patients"] / n_patients
+    if n_sessions:
+        table["% of sessions"] = 100.0 * table["sessions"] / n_sessions
+    table.index = [EVENT_DISPLAY_NAMES.get(e, e) for e in table.index]
+    return table.rename_axis("event")
+
+
+def status_parts(table: pd.DataFrame, published: pd.DataFrame, entry_id: str) -> pd.DataFrame:
+    """Why one scorecard row has its status: the estimate and each printed limit with the published and the
+    reproduced number, the tolerance and the status of that part alone (the row takes the worst)."""
+    from aice_helpers import scorecard
+
+    entry = scorecard.published_entries(published.loc[[entry_id]])[entry_id]
+    row = table.set_index("id").loc[entry_id]
+    kind = scorecard.tolerance_kind(entry)
+    decimals = int(entry.get("decimals") or 0)
+    operator = entry.get("p_operator") or "="
+    parts = [("estimate", entry["value"], row["reproduced"], False)]
+    parts += [(field, entry[field], row[f"reproduced_{field}"], True) for field in scorecard.INTERVAL_FIELDS
+              if not pd.isna(entry.get(field))]
+    rows = [{"part": part, "published": float(printed), "reproduced": float(reproduced),
+             "tolerance": scorecard.TOLERANCES[kind].text,
+             "status": scorecard.component_status(printed, reproduced, decimals, kind, limit, operator)}
+            for part, printed, reproduced, limit in parts]
+    return pd.DataFrame(rows).set_index("part")
+
+
+def tolerance_what_if(cases: Sequence[tuple[str, float, float, int]]) -> pd.DataFrame:
+    """The status the scorecard would give each (kind, published, reproduced, printed decimals) case, where
+    kind is a key of scorecard.TOLERANCES ('median', 'p', 'hazard_ratio', 'count', ...), with the tolerance
+    and the gap measured the way the rule measures it: |log(reproduced / published)| for ratios, the absolute
+    difference otherwise, none for P values (whose rule is the side of 0.05). The two numbers are shown as
+    text, exactly as given."""
+    from aice_helpers import scorecard
+
+    rows = []
+    for kind, published, reproduced, decimals in cases:
+        tolerance = scorecard.TOLERANCES[kind]
+        if tolerance.scale == scorecard.P_SIDE:
+            gap = math.nan
+        elif tolerance.scale == scorecard.LOG_SCALE:
+            gap = abs(math.log(reproduced / published))
+        else:
+            gap = abs(reproduced - published)
+        rows.append({"kind of number": tolerance.quantity, "published": f"{published:g}",
+                     "reproduced": f"{reproduced:g}", "gap on the rule's scale": gap,
+                     "allowed gap": tolerance.estimate, "tolerance": tolerance.text,
+                     "status": scorecard.component_status(published, reproduced, decimals, kind)})
+    return pd.DataFrame(rows)

@@ -347,3 +347,258 @@ def test_for_display_formats_numbers_as_text() -> None:
     table = pd.DataFrame({"n": [10.0, np.nan], "S": [0.9, 0.78751], "label": ["a", None]})
     shown = teaching.for_display(table, digits=3, missing="-")
     assert shown.to_dict("list") == {"n": ["10", "-"], "S": ["0.900", "0.788"], "label": ["a", "-"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers the primer glues into its prose
+
+
+def test_as_fraction() -> None:
+    """Nearest fraction with a small denominator, whole numbers without a slash."""
+    assert teaching.as_fraction(1 / 12) == "1/12"
+    assert teaching.as_fraction(16 / 33) == "16/33"
+    assert teaching.as_fraction(3.0) == "3"
+
+
+def test_worked_row_is_the_row_in_force(ten: pd.DataFrame) -> None:
+    """At 12 months S = 0.45; between two rows the earlier one holds; the log-rank total row is never chosen."""
+    km = teaching.km_worked_table(ten["months"], ten["event"])
+    assert teaching.worked_row(km, 12)["S(t_i)"] == pytest.approx(0.45, abs=EXACT)
+    assert teaching.worked_row(km, 13.5)["t_i"] == 12
+    with pytest.raises(ValueError, match="no row"):
+        teaching.worked_row(km, 2)
+    table = teaching.logrank_worked_table(ten["months"], ten["event"], ten["tumour"], "large")
+    assert teaching.worked_row(table, 100)["t_i"] == 15
+    assert teaching.worked_row(table, 9)["V"] == pytest.approx(20 / 49, abs=EXACT)
+
+
+def test_naive_median_and_plain_band_clipping(ten: pd.DataFrame) -> None:
+    """The median of the ten observed times is (9 + 12)/2 = 10.5. At 95% the plain band sits at 1 up to
+    7 months and at 0 from 15 months on; a band that is never cut off gives (None, None)."""
+    assert teaching.naive_median(ten["months"]) == 10.5
+    assert teaching.plain_band_clipping(teaching.interval_bands(ten["months"], ten["event"])) == (7.0, 15.0)
+    inside = pd.DataFrame({"t_i": [1.0, 2.0], "plain lower": [0.5, 0.2], "plain upper": [0.9, 0.7]})
+    assert teaching.plain_band_clipping(inside) == (None, None)
+    assert teaching.plain_band_clipping_text(inside) == "is never cut off"
+    bands = teaching.interval_bands(ten["months"], ten["event"])
+    assert teaching.plain_band_clipping_text(bands) == "is cut off at 1 up to 7 months and at 0 from 15 months on"
+    at_90 = teaching.interval_bands(ten["months"], ten["event"], alpha=0.10)
+    assert teaching.plain_band_clipping(at_90)[1] is None
+    assert teaching.plain_band_clipping_text(at_90) == "is cut off at 1 up to 7 months"
+
+
+def test_hazard_ratio_and_risks() -> None:
+    """S₀ = 0.8 and HR = 2: S₁ = 0.64, risks 0.2 and 0.36, risk ratio 1.8 (not 2)."""
+    values = teaching.hazard_ratio_and_risks(0.8, 2.0)
+    np.testing.assert_allclose(values[["S1", "risk0", "risk1", "risk ratio"]], [0.64, 0.2, 0.36, 1.8], atol=EXACT)
+    with pytest.raises(ValueError):
+        teaching.hazard_ratio_and_risks(1.0, 2.0)
+
+
+def test_crossing_hazards_summary_against_the_formulas() -> None:
+    """Crossing scenario: ratio 6·e^(−0.12 t), so 6 at 0 and 1 at ln 6 / 0.12; the survival curves cross
+    where (e^u − 1)/3 = 2(1 − e^(−u)), u = 0.06 t, that is e^u = 6, t = ln 6 / 0.06 (grid steps of 0.125)."""
+    summary = teaching.crossing_hazards_summary(teaching.ph_illustration(2.0))
+    step = 36.0 / 288
+    assert summary["ratio at start"] == pytest.approx(6.0, rel=EXACT)
+    assert summary["ratio at end"] == pytest.approx(6.0 * math.exp(-0.12 * 36), rel=1e-9)
+    assert 0 <= summary["ratio reaches 1"] - math.log(6) / 0.12 < step
+    assert 0 <= summary["survival curves cross"] - math.log(6) / 0.06 < step
+
+
+def test_proportional_hazards_summary_against_the_formulas() -> None:
+    """Small tumours: H(t) = 0.375·(e^(0.04 t) − 1); large: twice that. Medians solve H = ln 2 (to the grid
+    step); 12 months is a grid point, so the event probabilities are exact."""
+    summary = teaching.proportional_hazards_summary(teaching.ph_illustration(2.0), at=12.0)
+    step = 36.0 / 288
+    small = math.log(1 + math.log(2) / 0.375) / 0.04
+    large = math.log(1 + math.log(2) / 0.75) / 0.04
+    assert 0 <= summary["median, small"] - small < step and 0 <= summary["median, large"] - large < step
+    cumulative = 0.375 * (math.exp(0.04 * 12) - 1)
+    assert summary["event by 12, small"] == pytest.approx(1 - math.exp(-cumulative), rel=1e-9)
+    assert summary["event by 12, large"] == pytest.approx(1 - math.exp(-2 * cumulative), rel=1e-9)
+    assert summary["median ratio small/large"] == pytest.approx(summary["median, small"] / summary["median, large"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the exercises of the results chapters
+
+
+def test_km_versus_naive_share(ten: pd.DataFrame) -> None:
+    """Before the first censoring (5 months) the shares agree; at 12 months KM gives 0.45, counting heads
+    3/10 (only P08, P09 and P10 were seen beyond 12 months), with two patients censored by then."""
+    table = teaching.km_versus_naive_share(ten["months"], ten["event"], [4, 12])
+    assert table.loc[4.0, "Kaplan–Meier S(t) (%)"] == pytest.approx(table.loc[4.0, "share observed beyond t (%)"])
+    assert table.loc[4.0, "censored by t"] == 0 and table.loc[4.0, "gap (points)"] == 0.0
+    shares = table.loc[12.0, ["Kaplan–Meier S(t) (%)", "share observed beyond t (%)"]].tolist()
+    assert shares == pytest.approx([45, 30])
+    assert table.loc[12.0, "censored by t"] == 2 and table.loc[12.0, "gap (points)"] == pytest.approx(15)
+
+
+def test_score_test_by_hand(ten: pd.DataFrame, four: pd.DataFrame) -> None:
+    """U(0) = O1 − E1; Breslow's I(0) = Σ d·n1·n2/n² (1/4 + 1/4 + 24/49 + 6/25 + 2/9), smaller than the
+    log-rank V only through the tie factor at 9 months. Without tied deaths score and log-rank coincide."""
+    statistic, p = teaching.score_test_by_hand(ten["months"], ten["event"], ten["large_tumour"])
+    u = 4 - (Fraction(1, 2) + Fraction(1, 2) + Fraction(6, 7) + Fraction(2, 5) + Fraction(1, 3))
+    information = Fraction(1, 4) + Fraction(1, 4) + Fraction(24, 49) + Fraction(6, 25) + Fraction(2, 9)
+    assert statistic == pytest.approx(float(u**2 / information), rel=EXACT)
+    assert p == pytest.approx(float(chi2_sf(statistic)), rel=EXACT)
+    tests = teaching.four_tests_of_one_binary_covariate(four["months"], four["event"], four["large_tumour"])
+    assert tests.loc["Cox score (at β = 0)", "chi-square"] == pytest.approx(tests.loc["log-rank", "chi-square"],
+                                                                           rel=1e-12)
+
+
+@pytest.mark.parametrize("case", ["ten", "lung_female"])
+def test_four_tests_agree_with_fit_cox(case: str, ten: pd.DataFrame, lung: pd.DataFrame) -> None:
+    """Log-rank as survival.logrank; Wald as fit_cox's (Breslow) z²; likelihood ratio from fit_cox's log L."""
+    time, event, x = {"ten": (ten["months"], ten["event"], ten["large_tumour"]),
+                      "lung_female": (lung["time"], lung["event"], lung["female"])}[case]
+    tests = teaching.four_tests_of_one_binary_covariate(time, event, x)
+    assert tests.loc["log-rank", "P"] == pytest.approx(logrank(time, event, x).p, rel=LIBRARY)
+    fitted = fit_cox(pd.DataFrame({"time": time, "event": event, "x": x}), "time", "event", {"x": ("x", "0")},
+                     ties="breslow")
+    row = fitted.table.iloc[0]
+    assert tests.loc["Cox Wald (at β̂)", "P"] == pytest.approx(row["p"], rel=1e-6)
+    null = teaching.log_partial_likelihood(0.0, time, event, x)
+    assert tests.loc["Cox likelihood ratio", "chi-square"] == pytest.approx(2 * (fitted.log_likelihood - null),
+                                                                          rel=1e-6)
+    with pytest.raises(ValueError, match="0/1"):
+        teaching.four_tests_of_one_binary_covariate(time, event, np.ones(len(time)))
+
+
+def chi2_sf(statistic: float) -> float:
+    """P of a chi-square with one degree of freedom."""
+    from scipy.stats import chi2
+
+    return float(chi2.sf(statistic, 1))
+
+
+def test_two_group_tests_match_the_subgroup_tables(dataset) -> None:
+    """On the book's cohort: the log-rank P and the Wald P of every two-group factor are those of Tables S1/S2."""
+    from aice_helpers import prognostic
+
+    for endpoint in ("os", "pfs"):
+        tests = teaching.two_group_tests(dataset.cohort, endpoint)
+        table = prognostic.subgroup_tables(dataset.cohort, endpoint)
+        two = table.groupby("label").filter(lambda part: len(part) == 2)
+        assert sorted(tests.index.get_level_values("factor")) == sorted(two["label"].unique())
+        for label, part in two.groupby("label"):
+            row = tests.xs(label, level="factor").iloc[0]
+            assert row["log-rank P"] == pytest.approx(part["logrank_p"].iloc[0], rel=1e-9)
+            assert row["Cox Wald (at β̂) P"] == pytest.approx(part["hr_p"].iloc[1], rel=1e-5)
+
+
+def test_multiple_testing_table_matches_the_chapter_summary(dataset) -> None:
+    """As many rows as log-rank tests; Bonferroni and Holm keep as many as multiple_testing_summary counts."""
+    from aice_helpers import prognostic
+
+    tables = {endpoint: prognostic.subgroup_tables(dataset.cohort, endpoint) for endpoint in ("os", "pfs")}
+    table = teaching.multiple_testing_table(tables)
+    summary = prognostic.multiple_testing_summary(tables)["value"].astype(float)
+    assert len(table) == summary["log-rank tests (factors × endpoints)"]
+    assert (table["kept by Bonferroni"] == "yes").sum() == summary["log-rank tests below the Bonferroni threshold"]
+    assert (table["kept by Holm"] == "yes").sum() == summary["log-rank tests kept by Holm's step-down procedure"]
+    assert table["log-rank P"].is_monotonic_increasing
+    assert (table["Bonferroni P"] >= table["Holm P"] - EXACT).all() and (table["Holm P"] >= table["log-rank P"]).all()
+
+
+def test_subgroup_median_three_ways(dataset) -> None:
+    """Each group's rows are median_three_ways of that group; the groups add up to the cohort."""
+    from aice_helpers import prognostic
+
+    table = teaching.subgroup_median_three_ways(dataset.cohort, "os", "tumor_site")
+    frame = prognostic.factor_frame(dataset.cohort, "os", prognostic.FACTORS_BY_KEY["tumor_site"])
+    sizes = table.groupby(level="group", sort=False)["patients"].first()
+    assert sizes.sum() == len(dataset.cohort)
+    for group, size in sizes.items():
+        part = frame[frame["group"] == group]
+        assert len(part) == size
+        expected = teaching.median_three_ways(part["time"], part["event"])
+        np.testing.assert_array_equal(table.xs(group, level="group")[["median", "lower", "upper"]].to_numpy(),
+                                      expected[["median", "lower", "upper"]].to_numpy())
+
+
+def test_proportion_interval_coverage_by_hand() -> None:
+    """n = 2, p = 1/2: x = 0, 1, 2 with chances 1/4, 1/2, 1/4; each interval covers 1/2 for the x whose
+    limits hold it. Clopper–Pearson never covers less than 95%; Wilson averages close to 95%."""
+    from aice_helpers.response import proportion_ci
+
+    table = teaching.proportion_interval_coverage(2, 0.5)
+    for method, label in (("clopper_pearson", "Clopper–Pearson (exact)"), ("wilson", "Wilson score")):
+        hits = [proportion_ci(x, 2, method).lower <= 0.5 <= proportion_ci(x, 2, method).upper for x in range(3)]
+        assert table.loc[label, "coverage (%)"] == pytest.approx(100 * np.dot([0.25, 0.5, 0.25], hits), rel=EXACT)
+    over = teaching.coverage_over_rates(40, np.linspace(0.05, 0.95, 19))
+    assert over.loc["Clopper–Pearson (exact)", "lowest (%)"] >= 95.0
+    assert abs(over.loc["Wilson score", "average (%)"] - 95.0) < 1.0
+    assert (over["lowest (%)"] <= over["average (%)"]).all() and (over["average (%)"] <= over["highest (%)"]).all()
+
+
+def test_response_rate_denominators(dataset) -> None:
+    """The patients row is the ORR and DCR of the response chapter; the sessions row divides the same counts."""
+    from aice_helpers.response import disease_control_rate, objective_response_rate
+
+    cohort = dataset.cohort
+    table = teaching.response_rate_denominators(cohort, 216)
+    patients = table.iloc[0]
+    assert patients["ORR (%)"] == pytest.approx(100 * objective_response_rate(cohort).estimate)
+    assert patients["DCR (%)"] == pytest.approx(100 * disease_control_rate(cohort).estimate)
+    assert table.iloc[1]["ORR (%)"] == pytest.approx(100 * patients["responders (CR + PR)"] / 216)
+    assert len(teaching.response_rate_denominators(cohort, None)) == 1
+
+
+def test_disease_control_breakdown(dataset) -> None:
+    """CR + PR + SD patients add up to the DCR's numerator; the shares of disease control add up to 100%."""
+    from aice_helpers.response import disease_control_rate
+
+    table = teaching.disease_control_breakdown(dataset.cohort)
+    assert table.index.tolist() == ["CR", "PR", "SD"]
+    assert table["patients"].sum() == disease_control_rate(dataset.cohort).successes
+    assert table["% of disease control"].sum() == pytest.approx(100.0)
+    assert table["% of all patients"].sum() == pytest.approx(100 * disease_control_rate(dataset.cohort).estimate)
+
+
+def test_adverse_event_counting(dataset) -> None:
+    """The invented patient: pain after three sessions (3 sessions, 3 records, 1 patient), pyrexia recorded
+    twice after one session (1, 2, 1). On the cohort the patient and session counts are Table 5's totals."""
+    from aice_helpers import safety
+
+    toy = teaching.adverse_event_counting(teaching.three_session_example(), 1, 3)
+    assert toy.loc["Pain", ["patients", "sessions", "records"]].tolist() == [1, 3, 3]
+    assert toy.loc["Pyrexia", ["patients", "sessions", "records"]].tolist() == [1, 1, 2]
+    assert toy.loc["any event", ["patients", "sessions", "records"]].tolist() == [1, 3, 5]
+    events, n_patients, n_sessions = dataset.adverse_events, len(dataset.cohort), len(dataset.procedures)
+    table = teaching.adverse_event_counting(events, n_patients, n_sessions)
+    per_patient = safety.table5_per_patient(events, n_patients)[("Total", "n")]
+    per_session = safety.table5_per_procedure(events, n_sessions)[("Total", "n")]
+    shown = table.drop(index="any event")
+    assert shown["patients"].to_dict() == per_patient[per_patient > 0].to_dict()
+    assert shown["sessions"].to_dict() == per_session[per_session > 0].to_dict()
+    assert table.loc["any event", "records"] == len(events)
+
+
+def test_status_parts_explain_the_row_status(dataset, published) -> None:
+    """The row's status is the worst of its parts, for an estimate with limits and for a bare number."""
+    from aice_helpers import scorecard
+
+    table = scorecard.scorecard_table(dataset, published)
+    for entry_id in ("table3.stage.hr", "results.survival.os.median", "safety.grade_d.pct", "table1.sex.male"):
+        parts = teaching.status_parts(table, published, entry_id)
+        row_status = table.set_index("id").at[entry_id, "status"]
+        assert scorecard.worst_status(parts["status"].tolist()) == row_status
+    assert teaching.status_parts(table, published, "table3.stage.hr").index.tolist() == ["estimate", "lower", "upper"]
+
+
+def test_tolerance_what_if() -> None:
+    """Half a month for a median; the side of 0.05 for P; 10% on the log scale for a hazard ratio, so 2.2
+    against 2.0 is in but 0.45 against 0.5 (11%) is out; counts exact."""
+    table = teaching.tolerance_what_if([("median", 19.0, 19.5, 1), ("median", 19.0, 19.6, 1),
+                                        ("p", 0.006, 0.011, 3), ("p", 0.006, 0.051, 3),
+                                        ("hazard_ratio", 2.0, 2.2, 1), ("hazard_ratio", 0.5, 0.45, 2),
+                                        ("count", 42, 43, 0), ("count", 42, 42, 0)])
+    assert table["status"].tolist() == ["within tolerance", "outside tolerance", "within tolerance",
+                                        "outside tolerance", "within tolerance", "outside tolerance",
+                                        "outside tolerance", "exact"]
+    assert table["gap on the rule's scale"].iloc[5] == pytest.approx(math.log(0.5 / 0.45))
+    gaps, allowed = table["gap on the rule's scale"], table["allowed gap"]
+    assert gaps.iloc[5] > allowed.iloc[5] and gaps.iloc[4] == pytest.approx(allowed.iloc[4], abs=1e-12)
+    assert math.isnan(table["gap on the rule's scale"].iloc[2])
