@@ -403,8 +403,9 @@ TOLERANCE_REASONS: dict[str, str] = {
     "descriptive": "The median and range of a measured variable (age, tumour size) follow from the values "
                    "themselves, with no model in between, so they must agree to the printed digits.",
     "hazard_ratio": "A hazard ratio comes from a Cox model fitted to generated survival times; ratios are compared "
-                    "on the log scale, where 2.0 against 2.2 is as far as 0.5 against 0.45, and 10% there is well "
-                    "under half the standard error of a log hazard ratio on about a hundred patients.",
+                    "on the log scale, where 2.2 against 2.0 is as far as 0.5 against 0.5/1.1 (a factor of 1.1 "
+                    "either way), and 10% there is well under half the standard error of a log hazard ratio "
+                    "on about a hundred patients.",
     "beta": "β is the log of the hazard ratio, so ±0.1 in β is the same window as about 10% in the ratio.",
     "p": "A P value moves a great deal with small changes in the data, and what a reader takes from it is the "
          "verdict at the paper's level of 0.05; that verdict must agree, and a P that also rounds to the "
@@ -521,3 +522,25 @@ def page_table(frame: pd.DataFrame, widths: Mapping[str, str] | None = None) -> 
     uuid = hashlib.sha1(frame.to_csv().encode("utf-8")).hexdigest()[:12]
     return (frame.style.set_uuid(uuid).set_table_styles(styles).set_table_attributes('class="dataframe"')
             .format(na_rep=""))
+
+
+def implied_log_hr_standard_errors(published: pd.DataFrame, tables: Sequence[str] = ("Table 3", "Table 4"),
+                                   level: float = 0.95) -> pd.Series:
+    """Return the standard error of log HR that each published interval of ``tables`` implies.
+
+    A Wald interval is log HR ± z·SE, so SE = (ln upper − ln lower) / (2z) with z the normal quantile of
+    the level (the paper's intervals are 95%).
+    """
+    from scipy.stats import norm
+
+    rows = published[(published["unit"] == "ratio") & published["table"].isin(tables)
+                     & published["lower"].notna() & published["upper"].notna()]
+    z = norm.ppf(0.5 + level / 2)
+    return ((np.log(rows["upper"].astype(float)) - np.log(rows["lower"].astype(float))) / (2 * z)).rename("se")
+
+
+def two_sided_p(z: float) -> float:
+    """Return the two-sided normal P value of a z statistic."""
+    from scipy.stats import norm
+
+    return float(2 * norm.sf(abs(z)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import subprocess
 import sys
@@ -362,3 +363,20 @@ def test_page_table_fixes_widths_and_wraps(table: pd.DataFrame, published: pd.Da
     assert sum(float(width.rstrip("%")) for width in scorecard.SCORECARD_TABLE_WIDTHS.values()) == 100
     for widths in (scorecard.CHAPTER_TABLE_WIDTHS, scorecard.STATUS_ROWS_WIDTHS, scorecard.TOLERANCE_TABLE_WIDTHS):
         assert sum(float(width.rstrip("%")) for width in widths.values()) == 100
+
+
+def test_implied_standard_errors_invert_a_wald_interval() -> None:
+    """An interval built as exp(log HR ± 1.96·SE) gives its SE back; other rows are ignored."""
+    se, log_hr = 0.3, math.log(1.7)
+    z = 1.959963984540054
+    frame = pd.DataFrame({"unit": ["ratio", "ratio", "%"], "table": ["Table 3", "Table 1", "Table 3"],
+                          "lower": [math.exp(log_hr - z * se), 1.0, 1.0], "upper": [math.exp(log_hr + z * se), 2.0, 2.0]},
+                         index=["a", "b", "c"])
+    implied = scorecard.implied_log_hr_standard_errors(frame)
+    assert list(implied.index) == ["a"] and implied["a"] == pytest.approx(se, rel=1e-12)
+
+
+def test_two_sided_p_of_familiar_z_values() -> None:
+    """z = 1.96 gives P = 0.05; the sign does not matter."""
+    assert scorecard.two_sided_p(1.959963984540054) == pytest.approx(0.05, rel=1e-12)
+    assert scorecard.two_sided_p(-2.5) == scorecard.two_sided_p(2.5) == pytest.approx(0.0124193, rel=1e-5)
