@@ -20,7 +20,9 @@ the same partial likelihood, the same Newton–Raphson iterations as statsmodels
 tolerance and step limit), and Harrell's C counted as lifelines counts it.
 
 Problems (a covariate with one level, non-convergence, singular information, separation)
-give a :class:`ModelWarning` and a result with ``reliable=False``; they never raise.
+give a :class:`ModelWarning` and a result with ``reliable=False``; they never raise. The result also
+says which rows cannot be read, and why (``not_estimable``); :func:`estimable_table` is the table with
+those rows blanked, as the chapters show it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ STATSMODELS_FIT_OPTIONS = {"method": "newton", "tol": 1e-12, "maxiter": 200}
 # |β|·SD(x) above this (a hazard ratio above e^8 ≈ 3000 per SD) signals a monotone likelihood
 # (separation): the maximum is at infinity and the finite β is where the iterations stopped.
 SEPARATION_LIMIT = 8.0
+# SE·SD(x) above the same limit (an interval spanning a factor of e^31 per SD or more) signals a flat likelihood:
+# the data hold next to no information on the coefficient, e.g. a covariate nearly collinear with a separated one.
+FLAT_LIKELIHOOD_LIMIT = SEPARATION_LIMIT
 # lifelines' pre-fit heuristic also fires for estimable models (e.g. every censored patient in one
 # group); separation is judged for both engines by SEPARATION_LIMIT instead.
 LIFELINES_LOW_VARIANCE_NOTE = "very low variance when conditioned on death event"
@@ -56,6 +61,14 @@ GROUPED_MAX_CELLS = 10_000_000  # distinct event times × covariate patterns: a 
 GROUPED_ENGINE = "risk sets grouped by covariate pattern (numpy)"
 NOT_CONVERGED = "ConvergenceWarning: Maximum Likelihood optimization failed to converge. Check mle_retvals"
 TABLE_COLUMNS = ["label", "reference", "column", "beta", "se", "hr", "lower", "upper", "p"]
+STATISTIC_COLUMNS = ["beta", "se", "hr", "lower", "upper", "p"]
+SINGLE_VALUE_REASON = "a single value in the data"
+NO_EVENTS_REASON = "no events"
+SEPARATION_REASON = "separation (monotone likelihood)"
+FLAT_REASON = "no information in the data (flat likelihood)"
+NOT_ESTIMATED_REASON = "no finite estimate"
+SOME_NOT_ESTIMATED = "some coefficients could not be estimated"
+FIT_FAILED = "fit failed"
 THRESHOLD_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
@@ -76,6 +89,14 @@ class CoxResult:
     engine: str
     reliable: bool = True
     problems: tuple[str, ...] = field(default=())
+    not_estimable: Mapping[str, str] = field(default_factory=dict)  # row label -> why its HR cannot be read
+
+
+def estimable_table(result: CoxResult) -> pd.DataFrame:
+    """Return the result's table with β, SE, HR, limits and P blanked (NaN) in the rows that are not estimable."""
+    table = result.table.copy()
+    table.loc[table["label"].isin(list(result.not_estimable)), STATISTIC_COLUMNS] = math.nan
+    return table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,12 +184,14 @@ def fit_cox(
             fitter = _fit_breslow if ties == "breslow" else _fit_efron
         fitted, fit_problems = fitter(data, duration_col, event_col, used)
         problems += fit_problems
-        problems += _separation_problems(data[used], fitted["beta"])
+        separation = _separation_problems(data[used], fitted["beta"])
+        problems += separation + _flat_likelihood_problems(data[used], fitted["se"], separation)
     table = _result_table(covariates, fitted["beta"], fitted["se"], alpha)
     if table[["beta", "se"]].isna().any().any() and not problems:
-        problems.append("some coefficients could not be estimated")
+        problems.append(SOME_NOT_ESTIMATED)
     for problem in problems:
         warnings.warn(problem, ModelWarning, stacklevel=2)
+    unusable = not_estimable_rows(table, data, covariates, events, problems)
     return CoxResult(
         table=table,
         concordance=fitted["concordance"],
@@ -179,7 +202,35 @@ def fit_cox(
         engine=engine,
         reliable=not problems,
         problems=tuple(problems),
+        not_estimable=unusable,
     )
+
+
+def not_estimable_rows(table: pd.DataFrame, data: pd.DataFrame, covariates: Mapping[str, tuple[str, str]],
+                       events: int, problems: Sequence[str]) -> dict[str, str]:
+    """Return {row label: reason} for rows whose HR cannot be read: their own trouble, else a problem naming none."""
+    separated = {column for column in data.columns if any(f"covariate {column!r}: coefficient" in problem
+                                                          for problem in problems)}
+    flat = {column for column in data.columns if any(f"covariate {column!r}: standard error" in problem
+                                                     for problem in problems)}
+    general = [problem for problem in problems
+               if not problem.startswith("covariate ") and problem != SOME_NOT_ESTIMATED]
+    rows = {}
+    for label, (column, _) in covariates.items():
+        if data[column].nunique() < 2:
+            rows[label] = SINGLE_VALUE_REASON
+        elif events == 0:
+            rows[label] = NO_EVENTS_REASON
+        elif column in separated:
+            rows[label] = SEPARATION_REASON
+        elif column in flat:
+            rows[label] = FLAT_REASON
+        elif general and not separated | flat:
+            rows[label] = general[0]
+    finite = table.set_index("label")[["beta", "se"]].apply(np.isfinite).all(axis=1)
+    for label in finite.index[~finite.to_numpy()]:
+        rows.setdefault(label, NOT_ESTIMATED_REASON)
+    return rows
 
 
 def _result_table(
@@ -201,9 +252,15 @@ def _captured(fit, *args) -> tuple[object, list[str]]:
         try:
             value = fit(*args)
         except (ConvergenceError, np.linalg.LinAlgError) as error:
-            return None, [f"fit failed: {str(error).strip().splitlines()[0]}"]
+            return None, [f"{FIT_FAILED}: {first_sentence(str(error))}"]
     messages = [f"{w.category.__name__}: {str(w.message).strip().splitlines()[0]}" for w in caught]
     return value, [message for message in messages if LIFELINES_LOW_VARIANCE_NOTE not in message]
+
+
+def first_sentence(message: str) -> str:
+    """The first line of an error message, up to its first full stop (lifelines appends advice and a web address)."""
+    line = message.strip().splitlines()[0] if message.strip() else ""
+    return line.split(". ")[0].removesuffix(".")
 
 
 def _fit_efron(data: pd.DataFrame, duration_col: str, event_col: str, used: list[str]) -> tuple[dict, list[str]]:
@@ -350,7 +407,7 @@ def _fit_grouped_breslow(table: RiskSetTable, data: pd.DataFrame, duration_col: 
             log_likelihood, _, hessian = grouped_breslow_terms(table, beta)
             se = np.sqrt(np.diag(np.linalg.inv(-hessian)))
         except np.linalg.LinAlgError as error:
-            return _empty_fit(), [f"fit failed: {str(error).strip().splitlines()[0]}"]
+            return _empty_fit(), [f"{FIT_FAILED}: {first_sentence(str(error))}"]
     if iterations == limit:
         problems.append(NOT_CONVERGED)
     finite = bool(np.all(np.isfinite(beta)))
@@ -377,6 +434,18 @@ def _separation_problems(x: pd.DataFrame, beta: Mapping[str, float]) -> list[str
         if not math.isfinite(b) or abs(b) * float(x[column].std()) > SEPARATION_LIMIT:
             problems.append(f"covariate {column!r}: coefficient {b:.3g} suggests separation "
                             "(monotone likelihood); the HR is not estimable")
+    return problems
+
+
+def _flat_likelihood_problems(x: pd.DataFrame, se: Mapping[str, float], separation: Sequence[str]) -> list[str]:
+    """Covariates, not already flagged for separation, whose SE·SD(x) exceeds FLAT_LIKELIHOOD_LIMIT."""
+    problems = []
+    for column in x.columns:
+        error = se.get(column, math.nan)
+        flagged = any(f"covariate {column!r}:" in problem for problem in separation)
+        if not flagged and math.isfinite(error) and error * float(x[column].std()) > FLAT_LIKELIHOOD_LIMIT:
+            problems.append(f"covariate {column!r}: standard error {error:.3g} shows a flat likelihood (the data hold "
+                            "next to no information on it); the HR is not estimable")
     return problems
 
 
@@ -520,12 +589,19 @@ def zph_score_test(time: Sequence[float], event: Sequence[int], x: pd.DataFrame,
     for name, members in terms.items():
         positions = [columns.index(member) for member in members]
         chosen = list(range(p)) + [p + position for position in positions]
-        u = score[chosen]
-        rows[name] = (float(u @ np.linalg.solve(information[np.ix_(chosen, chosen)], u)), len(positions))
-    rows[GLOBAL_TERM] = (float(score @ np.linalg.solve(information, score)), p)
+        rows[name] = (score_statistic(information[np.ix_(chosen, chosen)], score[chosen]), len(positions))
+    rows[GLOBAL_TERM] = (score_statistic(information, score), p)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["chisq", "df"])
     table["p"] = chi2.sf(table["chisq"], table["df"])
     return table
+
+
+def score_statistic(information: np.ndarray, score: np.ndarray) -> float:
+    """Return the score statistic uᵀ I⁻¹ u; NaN when the information is singular (too few deaths to test)."""
+    try:
+        return float(score @ np.linalg.solve(information, score))
+    except np.linalg.LinAlgError:
+        return math.nan
 
 
 def _g_at(time: np.ndarray, g_all: np.ndarray, event_times: np.ndarray) -> np.ndarray:

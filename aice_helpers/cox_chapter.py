@@ -20,17 +20,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import proportional_hazard_test
 from scipy.stats import norm
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from aice_helpers import prognostic, reproduce, scorecard, survival, variables
 from aice_helpers.cox import (
+    FIT_FAILED,
+    FLAT_REASON,
     GLOBAL_TERM,
     LIFELINES_FIT_OPTIONS,
+    NO_EVENTS_REASON,
     PAPER_TIES,
+    SEPARATION_REASON,
+    SINGLE_VALUE_REASON,
     CoxResult,
     ModelWarning,
+    estimable_table,
     fit_cox,
     scaled_schoenfeld_residuals,
     schoenfeld_residuals,
@@ -83,6 +90,26 @@ MODEL_EFRON = "Efron ties"
 YES, NO = "yes", "no"
 HR_CHANGE_WORTH_NOTING = 0.10  # a hazard ratio that moves by more than 10% (log scale) between two models
 SMALL_GROUP = 10  # patients: a group this small makes its hazard ratio fragile
+NOT_ESTIMABLE = "not estimable"
+NOT_SHOWN = "–"
+# What each reason fit_cox gives for a row it cannot estimate means, in a sentence a reader can follow.
+REASON_EXPLANATIONS: dict[str, str] = {
+    SINGLE_VALUE_REASON: "every patient in the model is in the same group, so there is nothing to compare",
+    NO_EVENTS_REASON: "no patient had the event, so the model has nothing to fit",
+    SEPARATION_REASON: "the events fall so unevenly between its groups (a group without events, or every event of "
+                       "one group before any of the other) that the likelihood keeps rising as the hazard ratio runs "
+                       "off towards 0 or infinity: there is no finite estimate (separation)",
+    FLAT_REASON: "the data hold next to no information on it (for instance it almost coincides with another "
+                 "covariate that separates), so its interval runs from 0 to infinity",
+}
+# Reasons that start with these words (an engine's own message follows), explained in a sentence.
+REASON_PREFIX_EXPLANATIONS: dict[str, str] = {
+    FIT_FAILED: "the fit failed because its information matrix is singular: too few patients or events for this "
+                "many covariates, or covariates that duplicate one another",
+    "ConvergenceWarning": "the fit did not converge (the estimates kept moving), which usually means that some group "
+                          "has no events or very few",
+}
+LARGEST_PRINTED_LOG_HR = 700.0  # e^700 is near the largest float; beyond it a hazard ratio cannot be printed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,6 +142,8 @@ def covariate_name(cohort: pd.DataFrame, key: str) -> str:
     columns = list(covariate_columns(cohort, key).columns)
     if len(columns) == 1:
         return columns[0]
+    if not columns:
+        return f"{prognostic.FACTORS_BY_KEY[key].label} (a single group here)"
     return f"{prognostic.FACTORS_BY_KEY[key].label} ({len(columns) + 1} groups)"
 
 
@@ -163,11 +192,12 @@ def _ci_text(lower: float, upper: float, decimals: int = 2) -> str:
 
 
 def cox_table(result: CoxResult) -> pd.DataFrame:
-    """A fitted model in the layout of Tables 3 and 4: β, HR, 95% CI and Wald P per characteristic."""
-    table = result.table
+    """A fitted model in the layout of Tables 3 and 4: β, HR, 95% CI, Wald P ("not estimable" where it cannot tell)."""
+    table = estimable_table(result)
     shown = pd.DataFrame({
         "β": [f"{b:.3f}" if pd.notna(b) else "–" for b in table["beta"]],
-        "HR": [f"{h:.2f}" if pd.notna(h) else "–" for h in table["hr"]],
+        "HR": [f"{h:.2f}" if pd.notna(h) else NOT_ESTIMABLE if label in result.not_estimable else "–"
+               for label, h in zip(table["label"], table["hr"])],
         "95% CI": [_ci_text(lo, hi) for lo, hi in zip(table["lower"], table["upper"])],
         "P": [survival.format_p_value(p) for p in table["p"]],
     }, index=pd.Index(table["label"], name="Characteristics"))
@@ -175,10 +205,34 @@ def cox_table(result: CoxResult) -> pd.DataFrame:
 
 
 def forest_rows(result: CoxResult) -> pd.DataFrame:
-    """label, hr, lower, upper, p of every row of a fitted model, for plots.forest_plot."""
-    table = result.table
+    """label, hr, lower, upper, p of every row of a fitted model for plots.forest_plot (missing where not estimable)."""
+    table = estimable_table(result)
     return pd.DataFrame({"label": table["label"], "hr": table["hr"], "lower": table["lower"],
                          "upper": table["upper"], "p": table["p"]}).reset_index(drop=True)
+
+
+def reason_text(reason: str) -> str:
+    """A reason of fit_cox for a row it cannot estimate, explained in words (other reasons as given)."""
+    for prefix, explanation in REASON_PREFIX_EXPLANATIONS.items():
+        if reason.startswith(prefix):
+            return explanation
+    return REASON_EXPLANATIONS.get(reason, reason)
+
+
+def not_estimable_note(result: CoxResult, model: str) -> str:
+    """Which hazard ratios of a model this data cannot estimate, and why ("" when every row is estimable)."""
+    if not result.not_estimable:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for label, reason in result.not_estimable.items():
+        by_reason.setdefault(reason, []).append(f"*{label}*")
+    if len(result.not_estimable) == len(result.table):
+        reasons = "; ".join(reason_text(reason) for reason in by_reason)
+        return (f"No hazard ratio of the {model} can be estimated from this data: {reasons}. Its rows show "
+                f"\"{NOT_ESTIMABLE}\".")
+    parts = [f"{_listed(labels)} ({reason_text(reason)})" for reason, labels in by_reason.items()]
+    return (f"Some hazard ratios of the {model} cannot be estimated from this data and show \"{NOT_ESTIMABLE}\": "
+            + "; ".join(parts) + ". The other rows are estimated as usual.")
 
 
 def _published_text(entry: Mapping | None, quantity: str) -> str:
@@ -288,7 +342,7 @@ def univariable_screen(cohort: pd.DataFrame, endpoint: str, candidates: Sequence
                      if len(np.unique(groups)) > 1 else math.nan)
         wald_p = math.nan
         if len(columns) == 1:
-            wald_p = float(fit_model(cohort, endpoint, [key], ties).table["p"].iloc[0])
+            wald_p = float(estimable_table(fit_model(cohort, endpoint, [key], ties))["p"].iloc[0])
         rows.append({"key": key, "covariate": covariate_name(cohort, key), "parameters": len(columns),
                      "logrank_p": logrank_p, "wald_p": wald_p})
     return pd.DataFrame(rows)
@@ -378,7 +432,7 @@ def small_group_note(cohort: pd.DataFrame, screens: Mapping[str, pd.DataFrame], 
     sentences = []
     for endpoint, screen in screens.items():
         short = prognostic.ENDPOINTS[endpoint].short
-        rows = models[endpoint].table.set_index("label") if endpoint in models else pd.DataFrame()
+        rows = estimable_table(models[endpoint]).set_index("label") if endpoint in models else pd.DataFrame()
         for key in selected_covariates(screen, threshold, test):
             columns = covariate_columns(cohort, key)
             if columns.shape[1] != 1 or not set(columns.iloc[:, 0].dropna().unique()) <= {0.0, 1.0}:
@@ -389,9 +443,10 @@ def small_group_note(cohort: pd.DataFrame, screens: Mapping[str, pd.DataFrame], 
                 continue
             small = label.split(" vs ")[-1] if sizes.idxmin() == 0 else label.split(" vs ")[0].split(" ")[-1]
             hr = rows.at[label, "hr"] if label in rows.index else math.nan
+            estimate = (f"{hr:.2f} ({_ci_text(rows.at[label, 'lower'], rows.at[label, 'upper'])})" if pd.notna(hr)
+                        else NOT_ESTIMABLE)
             sentences.append(f"*{label}* enters the {short} model although its {small} group has only "
-                             f"{int(sizes.min())} patients; there its hazard ratio is {hr:.2f} "
-                             f"({_ci_text(rows.at[label, 'lower'], rows.at[label, 'upper'])})")
+                             f"{patients_text(int(sizes.min()))}; there its hazard ratio is {estimate}")
     if not sentences:
         return ""
     return ("A rule applied mechanically does not look at group sizes: " + "; ".join(sentences) + ". A hazard ratio "
@@ -522,29 +577,24 @@ def lifelines_scaled_residuals(fitter: CoxPHFitter, frame: pd.DataFrame) -> pd.D
 def ph_test_table(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] | None = None,
                   ties: str = PAPER_TIES) -> pd.DataFrame:
     """Proportional-hazards tests per covariate and globally: R's cox.zph score test (km and rank time) on the
-    model with ``ties``, and lifelines' older approximation (rank and km) on the Efron fit it offers."""
+    model with ``ties``, and lifelines' older approximation (rank and km) on the Efron fit it offers.
+
+    Covariates the model cannot estimate are left out of the tested model; with none left the table is empty. A
+    test the data cannot compute (singular information, or a lifelines fit that fails) shows an en dash.
+    """
     keys = paper_model_covariates(endpoint) if keys is None else tuple(keys)
-    data = model_data(cohort, endpoint, keys)
-    estimated = fit_model(cohort, endpoint, keys, ties).table.set_index("label")["beta"].dropna()
-    keys = tuple(key for key in keys if data.terms[key] and set(data.terms[key]) <= set(estimated.index))
-    if not keys or not np.all(np.isfinite(estimated.to_numpy(float))):
+    keys, result = estimable_model(cohort, endpoint, keys, ties)
+    if result is None:
         return pd.DataFrame(columns=list(PH_COLUMNS), index=pd.Index([], name="covariate"))
+    data = model_data(cohort, endpoint, keys)
     columns = [column for key in keys for column in data.terms[key]]
-    result = fit_model(cohort, endpoint, keys, ties)
     beta = result.table.set_index("label").loc[columns, "beta"].to_numpy(float)
     terms = {covariate_name(cohort, key): data.terms[key] for key in keys}
     x = data.frame[columns]
     km = zph_score_test(data.frame[TIME], data.frame[EVENT], x, beta, ties, "km", terms)
     rank = zph_score_test(data.frame[TIME], data.frame[EVENT], x, beta, ties, "rank", terms)
-    fitter = _lifelines_fit(data.frame[[TIME, EVENT, *columns]])
     frame = data.frame[[TIME, EVENT, *columns]]
-    approximate = {}
-    residuals = lifelines_scaled_residuals(fitter, frame)
-    for transform in ("rank", "km"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            test = proportional_hazard_test(fitter, frame, time_transform=transform, precomputed_residuals=residuals)
-        approximate[transform] = dict(zip(fitter.params_.index, np.atleast_1d(test.p_value)))
+    approximate = lifelines_ph_p_values(frame)
     rows = []
     for name in [*terms, GLOBAL_TERM]:
         members = terms.get(name, [])
@@ -553,16 +603,42 @@ def ph_test_table(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] | Non
                      PH_COLUMNS[0]: round(float(km.at[name, "chisq"]), 2),
                      PH_COLUMNS[1]: survival.format_p_value(km.at[name, "p"]),
                      PH_COLUMNS[2]: survival.format_p_value(rank.at[name, "p"]),
-                     PH_COLUMNS[3]: survival.format_p_value(approximate["rank"][single]) if single else "–",
-                     PH_COLUMNS[4]: survival.format_p_value(approximate["km"][single]) if single else "–"})
+                     PH_COLUMNS[3]: survival.format_p_value(approximate["rank"].get(single, math.nan)),
+                     PH_COLUMNS[4]: survival.format_p_value(approximate["km"].get(single, math.nan))})
     return pd.DataFrame(rows).set_index("covariate")
 
 
+def estimable_model(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str],
+                    ties: str = PAPER_TIES) -> tuple[tuple[str, ...], CoxResult | None]:
+    """The keys a model can estimate and the model refitted on them (None if none is left or it still cannot)."""
+    data = model_data(cohort, endpoint, keys)
+    estimated = estimable_table(fit_model(cohort, endpoint, keys, ties)).set_index("label")["beta"].dropna()
+    kept = tuple(key for key in keys if data.terms[key] and set(data.terms[key]) <= set(estimated.index))
+    result = fit_model(cohort, endpoint, kept, ties) if kept else None
+    return kept, (result if result is not None and not result.not_estimable else None)
+
+
+def lifelines_ph_p_values(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """{transform: {column: P}} of lifelines' PH test (rank, km) on its Efron fit; empty where lifelines cannot fit."""
+    try:
+        fitter = _lifelines_fit(frame)
+    except (ConvergenceError, np.linalg.LinAlgError):
+        return {"rank": {}, "km": {}}
+    residuals = lifelines_scaled_residuals(fitter, frame)
+    approximate = {}
+    for transform in ("rank", "km"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            test = proportional_hazard_test(fitter, frame, time_transform=transform, precomputed_residuals=residuals)
+        approximate[transform] = dict(zip(fitter.params_.index, np.atleast_1d(test.p_value)))
+    return approximate
+
+
 def ph_p_values(table: pd.DataFrame) -> dict[str, float]:
-    """The km score-test P of each covariate of a :func:`ph_test_table` (the global row left out)."""
+    """The km score-test P of each covariate of a :func:`ph_test_table` (the global row and untested ones left out)."""
     values = {}
     for covariate, text in table[PH_COLUMNS[1]].items():
-        if covariate.startswith("all covariates"):
+        if covariate.startswith("all covariates") or str(text) == NOT_SHOWN:
             continue
         values[covariate] = 0.0009 if str(text).startswith("<") else float(text)
     return values
@@ -576,6 +652,10 @@ def ph_note(tables: Mapping[str, pd.DataFrame], threshold: float = SIGNIFICANCE_
         if table.empty:
             sentences.append(f"For {short} no coefficient could be estimated, so there is nothing to test.")
             continue
+        if (table[list(PH_COLUMNS[1:])] == NOT_SHOWN).all(axis=None):
+            sentences.append(f"For {short} the tests cannot be computed: with so few deaths the information "
+                             f"matrix of the test is singular.")
+            continue
         flagged = []
         for covariate, row in table.iterrows():
             if covariate.startswith("all covariates"):
@@ -587,7 +667,8 @@ def ph_note(tables: Mapping[str, pd.DataFrame], threshold: float = SIGNIFICANCE_
                 flagged.append(f"*{covariate}* ({'; '.join(t.removeprefix('P ') for t in tests)})")
         global_row = table.iloc[-1]
         global_text = (f"the global score test gives P = {global_row[PH_COLUMNS[1]]} (km) and "
-                       f"{global_row[PH_COLUMNS[2]]} (rank)")
+                       f"{global_row[PH_COLUMNS[2]]} (rank)" if global_row[PH_COLUMNS[1]] != NOT_SHOWN else
+                       "the global score test cannot be computed (its information matrix is singular)")
         if flagged:
             sentences.append(f"For {short}, {global_text}; P falls below {threshold:g} for {_listed(flagged)}.")
         else:
@@ -618,14 +699,15 @@ def schoenfeld_frame(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] = 
                      model_keys: Sequence[str] | None = None, ties: str = PAPER_TIES,
                      frac: float = LOWESS_FRACTION) -> pd.DataFrame:
     """Scaled Schoenfeld residuals (R's) of ``keys`` in the paper's model, long: covariate, time, residual, smooth
-    (lowess against time), beta."""
+    (lowess against time), beta. Covariates the model cannot estimate are left out of it, as in
+    :func:`ph_test_table`; with none left the frame is empty."""
     model_keys = paper_model_covariates(endpoint) if model_keys is None else tuple(model_keys)
+    model_keys, result = estimable_model(cohort, endpoint, model_keys, ties)
+    if result is None:
+        return pd.DataFrame(columns=["covariate", "time", "residual", "smooth", "beta"])
     data = model_data(cohort, endpoint, model_keys)
-    result = fit_model(cohort, endpoint, model_keys, ties)
     columns = [column for key in model_keys for column in data.terms[key]]
     beta = result.table.set_index("label").loc[columns, "beta"].to_numpy(float)
-    if not columns or not np.all(np.isfinite(beta)):
-        return pd.DataFrame(columns=["covariate", "time", "residual", "smooth", "beta"])
     scaled = scaled_schoenfeld_residuals(data.frame[TIME], data.frame[EVENT], data.frame[columns], beta, ties)
     parts = []
     for key in keys:
@@ -646,6 +728,16 @@ def schoenfeld_frame(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] = 
 # Events per variable and concordance
 
 
+def patients_text(count: int) -> str:
+    """'1 patient' or '4 patients'."""
+    return f"{count} patient{'' if count == 1 else 's'}"
+
+
+def _decimal_text(value: float, decimals: int) -> str:
+    """A number with ``decimals`` decimals; an en dash when it is missing."""
+    return f"{value:.{decimals}f}" if pd.notna(value) else NOT_SHOWN
+
+
 def events_per_variable(result: CoxResult) -> float:
     """Events divided by the number of estimated coefficients of a fitted model."""
     parameters = int(result.table["beta"].notna().sum())
@@ -659,9 +751,9 @@ def model_summary(results: Mapping[str, CoxResult]) -> pd.DataFrame:
         parameters = int(result.table["beta"].notna().sum())
         epv = events_per_variable(result)
         rows.append({"model": name, "patients": result.n, "events": result.events, "parameters": parameters,
-                     "events per parameter": f"{epv:.1f}",
+                     "events per parameter": _decimal_text(epv, 1),
                      f"≥{EPV_RULE} per parameter": YES if epv >= EPV_RULE else NO,
-                     "Harrell's C": f"{result.concordance:.3f}"})
+                     "Harrell's C": _decimal_text(result.concordance, 3)})
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -673,23 +765,32 @@ def screening_summary(screens: Mapping[str, pd.DataFrame], cohort: pd.DataFrame)
         parameters = int(screen["parameters"].sum())
         rows.append({"endpoint": prognostic.ENDPOINTS[endpoint].short, "candidates screened": len(screen),
                      "parameters screened": parameters, "events": events,
-                     "events per screened parameter": f"{events / parameters:.1f}"})
+                     "events per screened parameter": _decimal_text(events / parameters if parameters else math.nan,
+                                                                    1)})
     return pd.DataFrame(rows).set_index("endpoint")
 
 
 def epv_note(summary: pd.DataFrame, screening: pd.DataFrame) -> str:
-    """The events-per-variable verdicts in words, with this data's numbers."""
-    below = list(summary.index[summary[f"≥{EPV_RULE} per parameter"] == NO])
-    ratios = summary["events per parameter"].astype(float)
-    lowest = ratios.idxmin()
-    text = f"The lowest ratio is {ratios[lowest]:.1f} events per parameter, in the model “{lowest}”. "
-    text += (f"Every model here meets the rule of {EPV_RULE}. " if not below
-             else f"Below {EPV_RULE}: {_listed([f'“{name}”' for name in below])}. ")
-    worst = screening["events per screened parameter"].astype(float).min()
-    text += (f"Counted against everything that was screened to build them, the models rest on as few as {worst:.1f} "
-             f"events per parameter: a factor chosen because it looked strong in the same data carries that "
-             f"selection with it, and its hazard ratio tends to be too far from 1.")
-    return text
+    """The events-per-variable verdicts in words, with this data's numbers (and the models that estimate nothing)."""
+    ratios = pd.to_numeric(summary["events per parameter"], errors="coerce")
+    empty = list(summary.index[ratios.isna()])
+    ratios = ratios.dropna()
+    below = [name for name in summary.index[summary[f"≥{EPV_RULE} per parameter"] == NO] if name not in empty]
+    text = ""
+    if len(ratios):
+        lowest = ratios.idxmin()
+        text += f"The lowest ratio is {ratios[lowest]:.1f} events per parameter, in the model “{lowest}”. "
+        text += (f"Every model here meets the rule of {EPV_RULE}. " if not below and not empty
+                 else f"Below {EPV_RULE}: {_listed([f'“{name}”' for name in below])}. " if below else "")
+    if empty:
+        text += (f"No coefficient could be estimated in {_listed([f'“{name}”' for name in empty])}, so there are "
+                 f"no events per parameter to count. ")
+    worst = pd.to_numeric(screening["events per screened parameter"], errors="coerce").min()
+    if pd.notna(worst):
+        text += (f"Counted against everything that was screened to build them, the models rest on as few as "
+                 f"{worst:.1f} events per parameter: a factor chosen because it looked strong in the same data "
+                 f"carries that selection with it, and its hazard ratio tends to be too far from 1.")
+    return text.strip()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -736,7 +837,7 @@ def stage_coefficient_se(cohort: pd.DataFrame, ties: str = PAPER_TIES) -> pd.Dat
             "no metastasis only, stage alone": (non_metastatic, (STAGE,)),
         }
         for name, (data, variant) in variants.items():
-            table = fit_model(data, endpoint, variant, ties).table.set_index("label")
+            table = estimable_table(fit_model(data, endpoint, variant, ties)).set_index("label")
             row = {"endpoint": prognostic.ENDPOINTS[endpoint].short, "model": name}
             for key, prefix in ((STAGE, "stage"), (METASTASIS, "metastasis")):
                 label = PAPER_LABELS[key]
@@ -746,6 +847,11 @@ def stage_coefficient_se(cohort: pd.DataFrame, ties: str = PAPER_TIES) -> pd.Dat
                 row[f"{prefix} P"] = survival.format_p_value(table.at[label, "p"]) if present else "–"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["endpoint", "model"])
+
+
+def hazard_ratio_text(log_hr: float) -> str:
+    """e^β with one decimal, or 'e^β' itself when it is too large to compute (a coefficient gone astray)."""
+    return f"{math.exp(log_hr):.1f}" if log_hr < LARGEST_PRINTED_LOG_HR else f"e^{log_hr:.0f}"
 
 
 def required_beta(se: float, alpha: float = SIGNIFICANCE_LEVEL) -> float:
@@ -761,7 +867,12 @@ def stage_note(se_table: pd.DataFrame, cells: pd.DataFrame, published: pd.DataFr
     n_iii = int(m0.loc[m0.index.str.endswith("stage III"), "patients"].sum())
     n_iv = int(m0.loc[m0.index.str.endswith("stage IV"), "patients"].sum())
     lines = []
-    if metastatic_stage3 == 0:
+    if metastatic_stage3 == 0 and not (n_iii and n_iv):
+        without = ("no patient is without metastasis" if n_iii + n_iv == 0 else
+                   f"the {patients_text(n_iii + n_iv)} without metastasis are all stage {'III' if n_iii else 'IV'}")
+        lines.append(f"No metastatic patient is stage III, and {without}: stage does not vary once metastasis is "
+                     f"known, so the models cannot tell the two apart.")
+    elif metastatic_stage3 == 0:
         lines.append(f"No metastatic patient is stage III, so stage varies only among the {n_iii + n_iv} patients "
                      f"without metastasis ({n_iii} stage III, {n_iv} stage IV): they alone carry the stage "
                      f"coefficient. The metastasis coefficient, in turn, compares the metastatic patients with the "
@@ -775,7 +886,8 @@ def stage_note(se_table: pd.DataFrame, cells: pd.DataFrame, published: pd.DataFr
         alone_se = pd.to_numeric(se_table.loc[(short, "metastasis left out"), "stage SE"], errors="coerce")
         if pd.isna(both_se) or pd.isna(alone_se):
             lines.append(f"{short}: the models cannot estimate a stage coefficient in this data (stage has a single "
-                         f"level, or the fit failed), so there is no standard error to discuss.")
+                         f"level, a group has no events, or the fit failed), so there is no standard error to "
+                         f"discuss.")
             continue
         needed = required_beta(both_se)
         event_col = "OS deaths" if endpoint == "os" else "PFS events"
@@ -783,8 +895,8 @@ def stage_note(se_table: pd.DataFrame, cells: pd.DataFrame, published: pd.DataFr
         e4 = int(m0.loc[m0.index.str.endswith("stage IV"), event_col].sum())
         text = (f"{short}: the SE of the stage coefficient is {both_se:.2f} with metastasis in the model and "
                 f"{alone_se:.2f} without it, a variance {both_se ** 2 / alone_se ** 2:.1f} times larger. With that SE "
-                f"only |β| > 1.96 × {both_se:.2f} = {needed:.2f}, a hazard ratio above {math.exp(needed):.1f}, can "
-                f"reach P < 0.05.")
+                f"only |β| > 1.96 × {both_se:.2f} = {needed:.2f}, a hazard ratio above {hazard_ratio_text(needed)}, "
+                f"can reach P < 0.05.")
         if e3 and e4:
             text += (f" The non-metastatic stage III and stage IV patients had {e3} and {e4} events, and the rough "
                      f"two-group formula √(1/{e3} + 1/{e4}) = {math.sqrt(1 / e3 + 1 / e4):.2f} is already close.")
@@ -826,10 +938,10 @@ def ties_summary(cohort: pd.DataFrame) -> pd.DataFrame:
 
 
 def ties_comparison(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] | None = None) -> pd.DataFrame:
-    """Breslow beside Efron for each covariate of a model: β, SE, HR and P, and the difference in β."""
+    """Breslow beside Efron per covariate: β, SE, HR, P and the difference in β (missing where either cannot tell)."""
     keys = paper_model_covariates(endpoint) if keys is None else tuple(keys)
-    breslow = fit_model(cohort, endpoint, keys, "breslow").table.set_index("label")
-    efron = fit_model(cohort, endpoint, keys, "efron").table.set_index("label")
+    breslow = estimable_table(fit_model(cohort, endpoint, keys, "breslow")).set_index("label")
+    efron = estimable_table(fit_model(cohort, endpoint, keys, "efron")).set_index("label")
     out = pd.DataFrame({
         "β Breslow": breslow["beta"], "β Efron": efron["beta"], "Efron − Breslow": efron["beta"] - breslow["beta"],
         "SE Breslow": breslow["se"], "SE Efron": efron["se"],
@@ -848,6 +960,12 @@ def ties_note(comparisons: Mapping[str, pd.DataFrame], summary: pd.DataFrame) ->
     sentences = []
     for endpoint, table in comparisons.items():
         short = prognostic.ENDPOINTS[endpoint].short
+        missing = list(table.index[table["Efron − Breslow"].isna()])
+        table = table.drop(index=missing)
+        if table.empty:
+            sentences.append(f"For {short} neither method can estimate any coefficient in this data, so there is "
+                             f"nothing to compare.")
+            continue
         ratio = (table["β Efron"].abs() / table["β Breslow"].abs()).replace([np.inf, -np.inf], np.nan)
         larger = int((table["β Efron"].abs() > table["β Breslow"].abs()).sum())
         flips = [c for c, row in table.iterrows()
@@ -855,10 +973,12 @@ def ties_note(comparisons: Mapping[str, pd.DataFrame], summary: pd.DataFrame) ->
         sentences.append(
             f"For {short} ({summary.at[short, 'share (%)']:.0f}% of the events share their time with another), "
             f"Efron's β is further from 0 than Breslow's for {larger} of {len(table)} covariates, by "
-            f"{100 * (np.nanmedian(ratio) - 1):.0f}% in the median, and the largest change in β is "
+            f"{100 * (ratio.median() - 1):.0f}% in the median, and the largest change in β is "
             f"{table['Efron − Breslow'].abs().max():.3f}; "
             + (f"the verdict at 0.05 changes for {_listed([f'*{c}*' for c in flips])}." if flips
-               else "no verdict at 0.05 changes."))
+               else "no verdict at 0.05 changes.")
+            + (f" {_listed([f'*{c}*' for c in missing])} cannot be estimated and "
+               f"{'is' if len(missing) == 1 else 'are'} left out of this comparison." if missing else ""))
     return " ".join(sentences)
 
 
@@ -893,16 +1013,17 @@ def sensitivity_forest_rows(models: Mapping[str, CoxResult]) -> pd.DataFrame:
 
 
 def sensitivity_table(models: Mapping[str, CoxResult]) -> pd.DataFrame:
-    """Covariates by model: 'HR (95% CI)' with a * where P < 0.05, then events per parameter and Harrell's C."""
+    """Covariates by model: 'HR (95% CI)', * where P < 0.05 (or 'not estimable'), then events per parameter and C."""
     rows = sensitivity_forest_rows(models)
     cells = {(row["label"], row["model"]): (f"{row['hr']:.2f} ({_ci_text(row['lower'], row['upper'])})"
-                                             + ("*" if row["p"] < SIGNIFICANCE_LEVEL else ""))
-             for _, row in rows.iterrows() if pd.notna(row["hr"])}
+                                             + ("*" if row["p"] < SIGNIFICANCE_LEVEL else "")
+                                             if pd.notna(row["hr"]) else NOT_ESTIMABLE)
+             for _, row in rows.iterrows()}
     labels = list(dict.fromkeys(rows["label"]))
     table = pd.DataFrame([[cells.get((label, name), "") for name in models] for label in labels],
                          index=pd.Index(labels, name="covariate"), columns=list(models))
-    table.loc["events per parameter"] = [f"{events_per_variable(r):.1f}" for r in models.values()]
-    table.loc["Harrell's C"] = [f"{r.concordance:.3f}" for r in models.values()]
+    table.loc["events per parameter"] = [_decimal_text(events_per_variable(r), 1) for r in models.values()]
+    table.loc["Harrell's C"] = [_decimal_text(r.concordance, 3) for r in models.values()]
     return table
 
 
@@ -913,18 +1034,26 @@ def sensitivity_note(models_by_endpoint: Mapping[str, Mapping[str, CoxResult]]) 
     for endpoint, models in models_by_endpoint.items():
         short = prognostic.ENDPOINTS[endpoint].short
         base_result = models[MODEL_AS_PUBLISHED]
-        base = base_result.table.set_index("label")["p"]
+        base = estimable_table(base_result).set_index("label")["p"]
         for name, result in models.items():
             if name == MODEL_AS_PUBLISHED:
                 continue
-            p = result.table.set_index("label")["p"]
+            p = estimable_table(result).set_index("label")["p"]
+            if base.isna().all() or p.isna().all():
+                lines.append(f"- **{short}, {name}**: no hazard ratio can be estimated in "
+                             f"{'either model' if base.isna().all() and p.isna().all() else 'one of the two models'}, "
+                             f"so there is nothing to compare.")
+                continue
             changes = []
             for label in base.index.intersection(p.index):
+                if pd.isna(base[label]) or pd.isna(p[label]):
+                    continue
                 if (base[label] < SIGNIFICANCE_LEVEL) != (p[label] < SIGNIFICANCE_LEVEL):
                     direction = "now reaches" if p[label] < SIGNIFICANCE_LEVEL else "no longer reaches"
                     changes.append(f"*{label}* {direction} P < 0.05 ({p_phrase(p[label])})")
             for label in p.index.difference(base.index):
-                changes.append(f"*{label}* has {p_phrase(p[label])}")
+                changes.append(f"*{label}* has {p_phrase(p[label])}" if pd.notna(p[label])
+                               else f"*{label}* is {NOT_ESTIMABLE}")
             moved = _largest_hr_change(base_result, result)
             if moved is not None and abs(math.log(moved[2] / moved[1])) > math.log1p(HR_CHANGE_WORTH_NOTING):
                 changes.append(f"the HR of *{moved[0]}* moves from {moved[1]:.2f} to {moved[2]:.2f}")
@@ -937,7 +1066,7 @@ def sensitivity_note(models_by_endpoint: Mapping[str, Mapping[str, CoxResult]]) 
 
 def _largest_hr_change(base: CoxResult, other: CoxResult) -> tuple[str, float, float] | None:
     """The shared covariate whose HR differs most (log scale) between two models: (label, HR base, HR other)."""
-    first, second = base.table.set_index("label")["hr"], other.table.set_index("label")["hr"]
+    first, second = estimable_table(base).set_index("label")["hr"], estimable_table(other).set_index("label")["hr"]
     shared = [label for label in first.index.intersection(second.index)
               if pd.notna(first[label]) and pd.notna(second[label])]
     if not shared:
@@ -954,7 +1083,7 @@ def widest_significant_interval(results: Mapping[str, CoxResult]) -> dict | None
     """The significant hazard ratio (P < 0.05) with the widest interval (ratio upper/lower) over the models."""
     best = None
     for name, result in results.items():
-        for _, row in result.table.iterrows():
+        for _, row in estimable_table(result).iterrows():
             if pd.notna(row["p"]) and row["p"] < SIGNIFICANCE_LEVEL and row["lower"] > 0:
                 width = row["upper"] / row["lower"]
                 if best is None or width > best["width"]:
@@ -979,7 +1108,7 @@ def wide_interval_note(results: Mapping[str, CoxResult]) -> str:
 
 def reference_note(result: CoxResult, key: str = "postop_regimens") -> str:
     """How to read one row's reference category, and the same row with the reference turned round."""
-    rows = result.table.set_index("label")
+    rows = estimable_table(result).set_index("label")
     label = PAPER_LABELS[key]
     if label not in rows.index or pd.isna(rows.at[label, "hr"]):
         return ""

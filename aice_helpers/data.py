@@ -51,6 +51,8 @@ __all__ = [
 ROW_CONVENTION = "row N = the N-th data row below the header, line N+1 of the file"
 ALL_FILES: tuple[str, ...] = tuple(CONTRACT)
 MAX_LISTED = 5  # rows or values named in one finding before "and K more"
+# Files that may hold a header and no rows: a cohort in which no adverse event happened has none to list.
+FILES_WITHOUT_ROWS_ALLOWED = frozenset({ADVERSE_EVENTS_FILE})
 
 INTEGER, NUMBER, STRING = "integer", "number", "string"
 VALUE_DTYPES: dict[str, str | None] = {INTEGER: "Int64", NUMBER: "float64", STRING: None}
@@ -241,11 +243,11 @@ def known_columns(file_name: str, names: Collection[str]) -> frozenset[str]:
     return frozenset(names)
 
 
-def read_records(path: Path | str) -> tuple[list[str], list[list[str]]]:
+def read_records(path: Path | str, rows_required: bool = True) -> tuple[list[str], list[list[str]]]:
     """Return the header and data rows of a CSV file as text, or raise DataValidationError saying why not."""
     path = Path(path)
     try:
-        return csv_records(decoded_text(file_bytes(path), path.name), path.name)
+        return csv_records(decoded_text(file_bytes(path), path.name), path.name, rows_required)
     except UnreadableFile as unreadable:
         raise DataValidationError(unreadable.findings) from None
 
@@ -294,7 +296,8 @@ def read_table(path: Path, columns: tuple[Column, ...], required: bool,
     if not required and not path.exists():
         return table
     try:
-        header, rows = csv_records(decoded_text(file_bytes(path), path.name), path.name)
+        header, rows = csv_records(decoded_text(file_bytes(path), path.name), path.name,
+                                   rows_required=path.name not in FILES_WITHOUT_ROWS_ALLOWED)
     except UnreadableFile as unreadable:
         table.findings = unreadable.findings
         return table
@@ -344,7 +347,7 @@ def binary_kind(data: bytes) -> str:
     return "a binary file (it contains NUL bytes)" if b"\x00" in data[:SNIFF_BYTES] else ""
 
 
-def csv_records(text: str, name: str) -> tuple[list[str], list[list[str]]]:
+def csv_records(text: str, name: str, rows_required: bool = True) -> tuple[list[str], list[list[str]]]:
     """Return the header and the data rows of CSV ``text`` (blank rows skipped), all as text."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     collecting = gc.isenabled()
@@ -361,7 +364,7 @@ def csv_records(text: str, name: str) -> tuple[list[str], list[list[str]]]:
     header = header_names(records[0])
     raise_on_findings(header_findings(name, header))
     rows = records[1:]
-    if not rows:
+    if not rows and rows_required:
         raise UnreadableFile(Finding(name, "has a header line but no data rows"))
     raise_on_findings(field_count_findings(name, len(header), rows))
     return header, rows

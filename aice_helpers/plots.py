@@ -253,8 +253,23 @@ RESPONSE_NAMES: dict[str, str] = {"CR": "complete response", "PR": "partial resp
                                   "SD": "stable disease", "PD": "progressive disease"}
 RECIST_LINES: dict[float, str] = {-30.0: "−30%: partial response", 20.0: "+20%: progression"}
 WATERFALL_MAX_BARS = 400
+NO_MEASURED_LESIONS = "No patient has a measured change in target lesions: there are no bars to draw."
+NO_ADVERSE_EVENTS = "No treatment-related adverse event was recorded."
+NOT_ESTIMABLE_TEXT = "not estimable"
+NO_HAZARD_RATIOS = "No hazard ratio to show: none of these comparisons can be estimated from this data."
+MEDIAN_NOT_REACHED_TEXT = ("The curve never falls to 0.5: the median is not reached, so no method gives an "
+                           "interval.")
 SWIMMER_MAX_PATIENTS = 120
 GRADE_COLOURMAP = "YlOrRd"
+
+
+def message_figure(message: str, title: str = "") -> Figure:
+    """Return a small figure holding a title and a sentence: what a plot shows when the data give it nothing to draw."""
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    ax.set_title(title)
+    return fig
 
 
 def evenly_spaced_positions(n: int, k: int | None) -> np.ndarray:
@@ -292,6 +307,8 @@ def waterfall_plot(cohort: pd.DataFrame, max_bars: int | None = WATERFALL_MAX_BA
     new_lesion = (pd.to_numeric(cohort[NEW_LESION], errors="coerce").fillna(0).to_numpy()[measured] == 1
                   if NEW_LESION in cohort else np.zeros(int(measured.sum()), dtype=bool))
     values = change.to_numpy()[measured]
+    if not values.size:
+        return message_figure(NO_MEASURED_LESIONS, "Best change in target lesions")
     order = np.argsort(-values, kind="stable")
     chosen = order[evenly_spaced_positions(len(order), max_bars)]
     values, response, new_lesion = values[chosen], response[chosen], new_lesion[chosen]
@@ -400,6 +417,8 @@ def worst_grade_bars(counts: pd.DataFrame, n_patients: int | None = None) -> Fig
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("patients (each counted once per event, at the worst grade)")
     ax.set_title("Treatment-related adverse events by worst SIR grade")
+    if not left.any():
+        ax.text(0.5, 0.5, NO_ADVERSE_EVENTS, transform=ax.transAxes, ha="center", va="center", color=MUTED)
     ax.legend(title="SIR grade", loc="lower right", fontsize=8, title_fontsize=8, ncols=len(grades))
     return fig
 
@@ -500,13 +519,16 @@ def km_curve(time: Sequence[float], event: Sequence[int], label: str = "",
 
 
 def _km_legend_label(curve: KMCurve) -> str:
-    """Return '<label> (n = N; median M mo)' or '… median not reached'."""
-    median = "median not reached" if np.isnan(curve.median) else f"median {curve.median:.1f} mo"
+    """Return '<label> (n = N; median M mo)', '… median not reached' or '… no events' (the curve stays at 1)."""
+    median = ("no events" if curve.events == 0 else "median not reached" if np.isnan(curve.median)
+              else f"median {curve.median:.1f} mo")
     return f"{curve.label} (n = {curve.n}; {median})"
 
 
 def _p_text(p: float) -> str:
-    """Return 'Log-rank P = 0.006' or 'Log-rank P < 0.001'."""
+    """Return 'Log-rank P = 0.006', 'Log-rank P < 0.001', or 'Log-rank test not possible' when P is missing."""
+    if np.isnan(p):
+        return "Log-rank test not possible (no events to compare)"
     return "Log-rank P < 0.001" if p < 0.001 else f"Log-rank P = {p:.3f}"
 
 
@@ -663,6 +685,8 @@ def forest_plot(table: pd.DataFrame, label_col: str, hr_col: str, lower_col: str
     """
     rows = table.reset_index(drop=True)
     k = len(rows)
+    if k == 0:
+        return message_figure(NO_HAZARD_RATIOS, title)
     fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.3 * k + 1.2))
     hr, lower, upper = (rows[c].astype(float).to_numpy() for c in (hr_col, lower_col, upper_col))
     drawn = np.isfinite(hr) & np.isfinite(lower) & np.isfinite(upper) & (lower > 0)
@@ -704,7 +728,8 @@ def forest_plot(table: pd.DataFrame, label_col: str, hr_col: str, lower_col: str
 def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str = "",
                          xlabel: str = "months") -> Figure:
     """Return the Kaplan–Meier curve near its median with the log and log-log bands, and below it the median's
-    interval by each method of survival.median_intervals (SPSS symmetric, Brookmeyer–Crowley log, log-log, plain)."""
+    interval by each method of survival.median_intervals (SPSS symmetric, Brookmeyer–Crowley log, log-log, plain).
+    When the median is not reached the whole curve is drawn with a sentence saying so."""
     from aice_helpers import survival
 
     table = survival.km_table(time, event)
@@ -755,6 +780,9 @@ def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str
             bars.text(hi, row, f"  {lo:.1f}–{hi:.1f}", va="center", fontsize=8, color=colour)
         bars.plot([method["median"]], [row], marker="o", color="black", markersize=4)
     bars.axvline(median, color="black", linestyle=":", linewidth=0.9)
+    if np.isnan(median):
+        bars.text(0.5, 0.5, MEDIAN_NOT_REACHED_TEXT, transform=bars.transAxes, ha="center", va="center",
+                  color=MUTED, bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
     bars.set_yticks(range(len(methods)), [_short_method(m) for m in methods["method"]], fontsize=8)
     bars.set_ylim(len(methods) - 0.5, -0.5)
     bars.grid(axis="y", visible=False)
@@ -815,6 +843,8 @@ def forest_plot_models(rows: pd.DataFrame, label_col: str = "label", model_col: 
     Models are drawn in the order of the categories when ``model_col`` is categorical, else as first seen.
     """
     labels = list(dict.fromkeys(rows[label_col]))
+    if not labels:
+        return message_figure(NO_HAZARD_RATIOS, title)
     if isinstance(rows[model_col].dtype, pd.CategoricalDtype):
         models = [model for model in rows[model_col].cat.categories if (rows[model_col] == model).any()]
     else:
@@ -822,6 +852,7 @@ def forest_plot_models(rows: pd.DataFrame, label_col: str = "label", model_col: 
     step = 0.8 / max(len(models), 1)
     fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.42 * len(labels) * max(1.0, len(models) / 3) + 1.4))
     finite = []
+    drawn_labels: set[str] = set()
     markers = ("s", "o", "^", "D", "v", "P", "X")
     for position, (model, colour) in enumerate(zip(models, PALETTE)):
         part = rows[rows[model_col] == model]
@@ -832,6 +863,7 @@ def forest_plot_models(rows: pd.DataFrame, label_col: str = "label", model_col: 
         ax.plot(hr[drawn], y[drawn], marker=markers[position % len(markers)], markersize=5, linestyle="none",
                 color=colour, label=model)
         finite += [*lower[drawn], *upper[drawn]]
+        drawn_labels.update(part[label_col].to_numpy()[drawn])
     ax.axvline(1.0, color=MUTED, linestyle="--", linewidth=1)
     ax.set_xscale("log")
     span = np.r_[finite, 1.0]
@@ -841,6 +873,9 @@ def forest_plot_models(rows: pd.DataFrame, label_col: str = "label", model_col: 
     ax.xaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     ax.set_yticks(range(len(labels)), labels)
+    for position, label in enumerate(labels):
+        if label not in drawn_labels:
+            ax.text(1.0, position, f" {NOT_ESTIMABLE_TEXT} in any model", va="center", fontsize=8.5, color=MUTED)
     for boundary in np.arange(len(labels) - 1) + 0.5:
         ax.axhline(boundary, color="0.9", linewidth=0.8)
     ax.set_ylim(len(labels) - 0.5, -0.5)
@@ -893,6 +928,146 @@ def schoenfeld_plot(frame: pd.DataFrame, title: str = "", xlabel: str = "months"
     handles, _ = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, ["smooth (lowess)", "the model's constant β", "β = 0 (no effect)"],
                loc="outside lower center", ncols=3, fontsize=8.5)
+    if title:
+        fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# The simulation lab: invented worlds, coverage of median intervals, hazard ratios by events per variable
+
+LAB_METHOD_MARKERS = ("o", "s", "^", "D")
+LAB_TRUTH_STYLE = dict(color="black", linestyle="--", linewidth=1.2)
+LAB_PANEL_TITLE_WIDTH = 20  # characters per line of a covariate's panel title
+LAB_NARROW_LOG_TICKS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)  # log-axis ticks per decade when the axis spans one decade
+LAB_WIDE_LOG_TICKS = (1.0, 2.0, 5.0)  # … and when it spans more
+
+
+def km_with_model_curves(time: Sequence[float], event: Sequence[int], curves: pd.DataFrame, chosen: str,
+                         title: str = "", xlabel: str = "months") -> Figure:
+    """Return the Kaplan–Meier estimate of (time, event) with parametric survival curves (columns model, time,
+    survival) over it, the ``chosen`` model drawn thick."""
+    from aice_helpers import survival
+
+    table = survival.km_table(time, event)
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.8, 3.8))
+    ax.step(np.r_[0.0, table.index.to_numpy(float)], np.r_[1.0, table["survival"].to_numpy(float)], where="post",
+            color="black", linewidth=2, label="Kaplan–Meier, synthetic cohort")
+    for colour, (model, part) in zip(PALETTE, curves.groupby("model", sort=False)):
+        ax.plot(part["time"], part["survival"], color=colour, linewidth=2.6 if model == chosen else 1.2,
+                linestyle="-" if model == chosen else ":", label=f"{model}{' (chosen)' if model == chosen else ''}")
+    ax.axhline(0.5, color=MUTED, linewidth=0.8)
+    ax.set_xlim(0, float(curves["time"].max()))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("survival S(t)")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8.5)
+    return fig
+
+
+def simulated_study_plot(time: Sequence[float], event: Sequence[int], true_curve: pd.DataFrame, true_median: float,
+                         title: str = "", xlabel: str = "months") -> Figure:
+    """Return :func:`median_interval_plot` of one simulated study with the true S(t) (columns time, survival) and
+    the true median added as dashed black lines."""
+    fig = median_interval_plot(time, event, title=title, xlabel=xlabel)
+    curve_ax, bars_ax = fig.axes[0], fig.axes[1]
+    curve_ax.plot(true_curve["time"], true_curve["survival"], color=MUTED, linewidth=2.2, alpha=0.8,
+                  label="true survival S(t)")
+    for ax in (curve_ax, bars_ax):
+        ax.axvline(true_median, **LAB_TRUTH_STYLE)
+    curve_ax.plot([], [], **LAB_TRUTH_STYLE, label=f"true median, {true_median:.1f}")
+    curve_ax.get_legend().remove()
+    fig.legend(*curve_ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=8)
+    return fig
+
+
+def coverage_plot(summary: pd.DataFrame, nominal: float, z: float, title: str = "") -> Figure:
+    """Return coverage against sample size, one panel per censoring level and one line per method (columns
+    censored_target, patients, method, coverage, mc_se): error bars ±z Monte Carlo SE, dashed line at ``nominal``."""
+    from aice_helpers.simulation import censoring_label
+
+    levels = list(dict.fromkeys(summary["censored_target"]))
+    methods = list(dict.fromkeys(summary["method"]))
+    sizes = sorted(set(summary["patients"]))
+    fig, axes = plt.subplots(1, len(levels), figsize=(FULL_WIDTH, 3.5), sharey=True, squeeze=False)
+    step = 0.12
+    low = 100 * float(np.nanmin(summary["coverage"] - z * summary["mc_se"].fillna(0)))
+    for ax, level in zip(axes.flat, levels):
+        part = summary[summary["censored_target"] == level]
+        for index, (method, colour) in enumerate(zip(methods, PALETTE)):
+            rows = part[part["method"] == method].set_index("patients").reindex(sizes)
+            x = np.arange(len(sizes)) + (index - (len(methods) - 1) / 2) * step
+            ax.errorbar(x, 100 * rows["coverage"], yerr=100 * z * rows["mc_se"], color=colour, linewidth=1.4,
+                        marker=LAB_METHOD_MARKERS[index % len(LAB_METHOD_MARKERS)], markersize=5, capsize=2.5,
+                        label=method)
+        ax.axhline(100 * nominal, **LAB_TRUTH_STYLE)
+        ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
+        ax.set_xlim(-0.5, len(sizes) - 0.5)
+        ax.set_xlabel("patients per study")
+        ax.set_title(censoring_label(level), fontsize=10)
+        ax.grid(axis="x", visible=False)
+    axes.flat[0].set_ylabel("coverage of the true median (%)")
+    axes.flat[0].set_ylim(min(low, 100 * nominal) - 2, 101)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles.append(mpl.lines.Line2D([], [], **LAB_TRUTH_STYLE))
+    labels.append(f"nominal {100 * nominal:.0f}%")
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8.5)
+    if title:
+        fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
+    return fig
+
+
+def hazard_ratio_spread_plot(rows: pd.DataFrame, level_labels: Mapping[int, str], title: str = "",
+                             ncols: int = 4) -> Figure:
+    """Return one panel per covariate: box plots of the estimated hazard ratios (log axis) at each level (columns
+    covariate, target_events, beta, true_beta; reliable fits only), the true hazard ratio dashed.
+
+    Boxes hold the middle half of the estimates and whiskers the middle 90%; the axis shows the middle 98%.
+    """
+    covariates = list(rows["covariate"].cat.categories if isinstance(rows["covariate"].dtype, pd.CategoricalDtype)
+                      else dict.fromkeys(rows["covariate"]))
+    levels = sorted(level_labels)
+    nrows = math.ceil(len(covariates) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH, 2.9 * nrows + 0.5), squeeze=False)
+    for ax, covariate in zip(axes.flat, covariates):
+        part = rows[(rows["covariate"] == covariate) & np.isfinite(rows["beta"])]
+        groups = [np.exp(part.loc[part["target_events"] == level, "beta"].to_numpy(float)) for level in levels]
+        shown = [g if g.size else np.array([np.nan]) for g in groups]
+        ax.boxplot(shown, positions=range(len(levels)), widths=0.6, whis=(5, 95), showfliers=False,
+                   patch_artist=True, boxprops=dict(facecolor=PRIMARY, alpha=0.35, edgecolor=PRIMARY),
+                   medianprops=dict(color=PRIMARY, linewidth=2), whiskerprops=dict(color=PRIMARY),
+                   capprops=dict(color=PRIMARY))
+        true_hr = float(np.exp(part["true_beta"].iloc[0])) if len(part) else math.nan
+        ax.axhline(true_hr, **LAB_TRUTH_STYLE)
+        ax.set_yscale("log")
+        values = np.concatenate([g for g in groups if g.size] or [np.array([true_hr])])
+        bottom, top = np.nanpercentile(values, [1, 99])
+        low, high = min(bottom, true_hr) / 1.15, max(top, true_hr) * 1.15
+        ax.set_ylim(low, high)
+        subs = LAB_WIDE_LOG_TICKS if math.log10(high / low) > 1 else LAB_NARROW_LOG_TICKS
+        ax.yaxis.set_major_locator(mpl.ticker.LogLocator(subs=subs))
+        ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
+        ax.set_xticks(range(len(levels)), [level_labels[level].replace("EPV ", "") for level in levels], fontsize=8.5)
+        ax.set_title(textwrap.fill(str(covariate), LAB_PANEL_TITLE_WIDTH), fontsize=9)
+        ax.grid(axis="x", visible=False)
+    for ax in list(axes.flat)[len(covariates):]:
+        ax.axis("off")
+    for row in axes:
+        row[0].set_ylabel("estimated HR")
+    for ax in list(axes.flat)[:len(covariates)]:
+        ax.set_xlabel("events per variable", fontsize=8.5)
+    handles = [mpl.patches.Patch(facecolor=PRIMARY, alpha=0.35, edgecolor=PRIMARY,
+                                 label="box: middle half\nof the estimates"),
+               mpl.lines.Line2D([], [], color=PRIMARY, label="whiskers: middle 90%"),
+               mpl.lines.Line2D([], [], color=PRIMARY, linewidth=2, label="line: median"),
+               mpl.lines.Line2D([], [], **LAB_TRUTH_STYLE, label="true hazard ratio")]
+    spare = list(axes.flat)[len(covariates):]
+    if spare:
+        spare[0].legend(handles=handles, loc="center", fontsize=8.5)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8.5)
     if title:
         fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
     return fig

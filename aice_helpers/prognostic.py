@@ -40,6 +40,7 @@ NOT_REACHED = "not reached"
 FOLLOWUP_ID = "methods.follow_up.median"
 PAPER_FOLLOWUP_DEFINITION = "observed time, all patients"  # the reading the printed range 1.0–112.5 fits
 THREE_YEAR_OS_ID = "results.survival.os.year3.rate"
+EVENT_COUNTS_ATTR = "event_counts"  # attrs key of median_interval_methods: {endpoint short: (events, censored)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,6 +76,11 @@ def endpoint_data(cohort: pd.DataFrame, endpoint: str) -> tuple[np.ndarray, np.n
 def overall_curve(cohort: pd.DataFrame, endpoint: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The one-curve mapping {'All patients': (time, event)} that plots.km_plot draws."""
     return {ALL_PATIENTS: endpoint_data(cohort, endpoint)}
+
+
+def with_article(abbreviation: str) -> str:
+    """'an OS' or 'a PFS': an abbreviation with the article its spoken first letter takes."""
+    return f"{'an' if abbreviation[:1] in 'AEFHILMNORSX' else 'a'} {abbreviation}"
 
 
 def landmark_label(months: float) -> str:
@@ -282,7 +288,16 @@ def median_interval_methods(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) 
     table["above median"] = table["upper"] - table["median"]
     numeric = ["median", "lower", "upper", "width", "below median", "above median"]
     table[numeric] = table[numeric].round(PRINTED_DECIMALS)
-    return table.set_index(["endpoint", "method"])
+    table = table.set_index(["endpoint", "method"])
+    table.attrs[EVENT_COUNTS_ATTR] = {spec.short: event_and_censored_counts(cohort, key)
+                                      for key, spec in ENDPOINTS.items()}
+    return table
+
+
+def event_and_censored_counts(cohort: pd.DataFrame, endpoint: str) -> tuple[int, int]:
+    """The number of events and of censored patients of one endpoint."""
+    _, event = endpoint_data(cohort, endpoint)
+    return int(event.sum()), int((event == 0).sum())
 
 
 def landmark_table(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
@@ -776,6 +791,9 @@ def multiple_testing_note(summary: pd.DataFrame, alpha: float = SIGNIFICANCE_LEV
     bonferroni = int(value["log-rank tests below the Bonferroni threshold"])
     holm = int(value["log-rank tests kept by Holm's step-down procedure"])
     total = int(value["all tests in the two tables"])
+    if m == 0:
+        return ("No log-rank test could be computed in these two tables (no events, or every factor has a single "
+                "group), so there is nothing to correct for multiple testing.")
     return (f"These two tables run {m} log-rank tests ({total} tests counting each hazard ratio's Wald test). If "
             f"none of the factors had anything to do with survival, about {expected:.1f} of the log-rank tests would "
             f"still fall below {alpha:g}, and the chance of at least one such false alarm would be about "
@@ -873,9 +891,19 @@ def forest_rows(table: pd.DataFrame) -> pd.DataFrame:
 def median_methods_note(methods: pd.DataFrame) -> str:
     """Sentences comparing the SPSS interval with the Brookmeyer–Crowley ones, from :func:`median_interval_methods`."""
     sentences = []
+    counts = methods.attrs.get(EVENT_COUNTS_ATTR, {})
     for short, part in methods.reset_index().groupby("endpoint", sort=False):
         spss = part[part["method"].str.startswith("symmetric")].iloc[0]
         others = part[~part["method"].str.startswith("symmetric")]
+        events, censored = counts.get(short, (None, None))
+        if events == 0:
+            sentences.append(f"No patient had {with_article(short)} event, so the Kaplan–Meier curve stays at 1: "
+                             f"the median is not reached, no method gives an interval, and the landmark rates are "
+                             f"100% without an interval (the log-log interval is not defined at S(t) = 1).")
+            continue
+        if censored == 0 and short == ENDPOINTS["os"].short:
+            sentences.append("Every patient died, so no one is censored for OS: the reverse Kaplan–Meier median "
+                             "follow-up and the follow-up of censored patients cannot be computed.")
         if pd.isna(spss["median"]):
             sentences.append(f"The median {short} is not reached, so no method gives an interval.")
             continue
@@ -915,6 +943,9 @@ def model_problems_note(tables: Mapping[str, pd.DataFrame]) -> str:
     """One line per factor whose univariable Cox model had a problem (empty string when none had)."""
     lines = []
     for endpoint, table in tables.items():
+        if not table["events"].any():
+            lines.append(f"- {ENDPOINTS[endpoint].short}: no patient had an event, so no Cox model can be fitted.")
+            continue
         problems = table.drop_duplicates("factor")
         for _, row in problems[problems["model_problem"] != ""].iterrows():
             lines.append(f"- {ENDPOINTS[endpoint].short}, {row['label']}: {row['model_problem']}")
@@ -925,8 +956,11 @@ def model_problems_note(tables: Mapping[str, pd.DataFrame]) -> str:
 
 def not_reached_note(tables: Mapping[str, pd.DataFrame]) -> str:
     """A sentence naming the groups whose median is not reached or has no interval (SPSS prints none)."""
-    groups = []
+    groups, without_events = [], []
     for endpoint, table in tables.items():
+        if not table["events"].any():
+            without_events.append(ENDPOINTS[endpoint].short)
+            continue
         for _, row in table.iterrows():
             if not row["median_reached"]:
                 groups.append(f"{ENDPOINTS[endpoint].short}, {row['label']}: {row['level']} (median not reached)")
@@ -935,6 +969,10 @@ def not_reached_note(tables: Mapping[str, pd.DataFrame]) -> str:
     negative = [f"{ENDPOINTS[e].short}, {row['label']}: {row['level']}" for e, t in tables.items()
                 for _, row in t.iterrows() if pd.notna(row["median_lower"]) and row["median_lower"] < 0]
     text = ""
+    if without_events:
+        pronoun = "it" if len(without_events) == 1 else "them"
+        text += (f"No patient had {with_article(' or '.join(without_events))} event, so no group reaches its "
+                 f"median, and no log-rank test or hazard ratio can be computed for {pronoun}. ")
     if groups:
         text += ("In some groups fewer than half of the patients had an event, or the curve never fell to 0.45, so "
                  "the median or its SPSS interval cannot be computed: " + "; ".join(groups) + ". ")

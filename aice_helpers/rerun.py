@@ -46,7 +46,15 @@ import pandas as pd
 import yaml
 
 from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE, REPO_DIR
-from aice_helpers.data import DataValidationError, Finding, finding_order, load_dataset, read_records, text_frame
+from aice_helpers.data import (
+    FILES_WITHOUT_ROWS_ALLOWED,
+    DataValidationError,
+    Finding,
+    finding_order,
+    load_dataset,
+    read_records,
+    text_frame,
+)
 from aice_helpers.mapping import ColumnMapping, MappingError, apply_mapping, load_mapping
 from aice_helpers.variables import TABLE1_CHARACTERISTICS
 
@@ -282,7 +290,7 @@ def input_frames(files: Mapping[str, Path], mapping: ColumnMapping | None) -> di
     frames, findings = {}, []
     for name, path in files.items():
         try:
-            header, rows = read_records(path)
+            header, rows = read_records(path, rows_required=name not in FILES_WITHOUT_ROWS_ALLOWED)
         except DataValidationError as error:
             findings += [renamed_finding(finding, name) for finding in error.findings]
             continue

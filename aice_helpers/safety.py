@@ -384,7 +384,7 @@ def _counted(count: int, noun: str) -> str:
 
 
 def availability_note(procedures: pd.DataFrame | None, adverse_events: pd.DataFrame | None) -> str:
-    """Return which parts of the safety chapter are left out for lack of an optional file ('' if none)."""
+    """Return what the safety chapter leaves out for lack of an optional file, or that no adverse event is listed."""
     from aice_helpers.contract import ADVERSE_EVENTS_FILE, PROCEDURES_FILE
 
     if adverse_events is None:
@@ -395,6 +395,10 @@ def availability_note(procedures: pd.DataFrame | None, adverse_events: pd.DataFr
         return (f"This data folder has no procedures file (`{PROCEDURES_FILE}`), which the data contract "
                 f"allows. Without the number of AICE sessions, the per-procedure table and the grade "
                 f"summary, whose readings need that number, are left out below.")
+    if adverse_events.empty:
+        return (f"The adverse-events file (`{ADVERSE_EVENTS_FILE}`) lists no event: no treatment-related adverse "
+                f"event was recorded in this cohort. Every count below is zero, and the shares of sessions or of "
+                f"events that had an event cannot be computed (they show NaN).")
     return ""
 
 

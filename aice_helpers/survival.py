@@ -36,6 +36,7 @@ PROBABILITY_TOLERANCE = math.sqrt(np.finfo(float).eps)  # R survival's tolerance
 TRANSFORMS = ("log", "log-log", "plain")
 SPSS_METHOD = "SPSS: median ± z·SE, SE = Greenwood SE of S(median) / Collett density"
 ALL_LABEL = "all"
+NO_EVENTS_TO_COMPARE = "no events in any group: there is nothing to compare"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class MedianEstimate:
 
 @dataclass(frozen=True)
 class LogRankResult:
-    """Log-rank test of equal survival across groups: chi-square, degrees of freedom, P."""
+    """Log-rank test of equal survival across groups: chi-square, df, P (NaN with a ``reason`` when untestable)."""
 
     chisq: float
     df: int
@@ -60,6 +61,7 @@ class LogRankResult:
     groups: tuple = ()
     n: tuple = ()
     events: tuple = ()
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -402,6 +404,7 @@ def logrank(time: Sequence[float], event: Sequence[int], group: Sequence) -> Log
 
     Same statistic as R ``survdiff`` (a group without events still counts); R lowers df only for a
     group with zero expected events (nobody at risk at any event time), which lifelines does not.
+    Without any event there is nothing to compare: χ² and P are NaN and ``reason`` says so.
     The chi-square comes from :func:`logrank_chisq`, lifelines' formulas on counts: equal to lifelines'
     to 1e-9 and to R's (tests), and a hundred times faster (lifelines builds pandas tables per time,
     80 ms for 113 patients, minutes at a million; the book runs over a hundred tests per build).
@@ -412,15 +415,17 @@ def logrank(time: Sequence[float], event: Sequence[int], group: Sequence) -> Log
     if len(levels) < 2:
         raise ValueError(f"log-rank needs at least two groups, got {levels}")
     codes = np.unique(frame["group"].astype(str).to_numpy(), return_inverse=True)[1].ravel()
-    chisq = logrank_chisq(frame["time"].to_numpy(), frame["event"].to_numpy(), codes)
+    testable = bool(frame["event"].any())
+    chisq = logrank_chisq(frame["time"].to_numpy(), frame["event"].to_numpy(), codes) if testable else math.nan
     by_group = frame.groupby("group", observed=True)
     return LogRankResult(
         chisq=chisq,
         df=len(levels) - 1,
-        p=float(chi2.sf(chisq, len(levels) - 1)),
+        p=float(chi2.sf(chisq, len(levels) - 1)) if testable else math.nan,
         groups=tuple(levels),
         n=tuple(int(by_group.size()[level]) for level in levels),
         events=tuple(int(by_group["event"].sum()[level]) for level in levels),
+        reason="" if testable else NO_EVENTS_TO_COMPARE,
     )
 
 

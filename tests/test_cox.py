@@ -454,3 +454,88 @@ def test_covariate_patterns_number_the_distinct_rows():
     patterns, pattern = cox_module.covariate_patterns(x)
     np.testing.assert_array_equal(patterns[pattern], x)
     assert len(patterns) == 3 and pattern[0] == pattern[2] and pattern[1] == pattern[4]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows a model cannot estimate: flagged with their reason, blanked in estimable_table
+
+
+def separated_data() -> pd.DataFrame:
+    """Forty patients: only the exposed (x = 1) die; z is x but for one censored unexposed patient; age is noise."""
+    rng = np.random.default_rng(1)
+    x = np.r_[np.zeros(20), np.ones(20)]
+    z = x.copy()
+    z[0] = 1.0
+    return pd.DataFrame({"t": np.r_[rng.uniform(10, 20, 20), rng.uniform(1, 9, 20)],
+                         "e": np.r_[np.zeros(20), np.ones(20)].astype(int), "x": x, "z": z,
+                         "age": rng.normal(50, 10, 40), "stage_iv": 1.0})
+
+
+def test_each_row_that_cannot_be_estimated_is_named_with_its_reason():
+    """Separation, a flat likelihood beside it, a covariate with one value; the estimable row is kept as fitted."""
+    covariates = {"X": ("x", "0"), "Z": ("z", "0"), "Age": ("age", "per year"), "Stage IV vs III": ("stage_iv", "III")}
+    with pytest.warns(ModelWarning):
+        result = fit_cox(separated_data(), "t", "e", covariates)
+    assert result.not_estimable == {"X": cox_module.SEPARATION_REASON, "Z": cox_module.FLAT_REASON,
+                                    "Stage IV vs III": cox_module.SINGLE_VALUE_REASON}
+    assert any("'z': standard error" in problem and "flat likelihood" in problem for problem in result.problems)
+    shown = cox_module.estimable_table(result).set_index("label")
+    assert shown.loc[["X", "Z", "Stage IV vs III"], cox_module.STATISTIC_COLUMNS].isna().all(axis=None)
+    assert shown.loc["Age", "hr"] == pytest.approx(result.table.set_index("label").loc["Age", "hr"])
+    assert np.isfinite(result.table.set_index("label").loc["X", "beta"])  # the raw table keeps the fitted value
+
+
+def test_no_events_make_every_row_not_estimable():
+    data = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [0, 0, 0, 0], "x": [0, 1, 0, 1], "y": [1.0, 2, 3, 5]})
+    with pytest.warns(ModelWarning, match="no events"):
+        result = fit_cox(data, "t", "e", {"X": ("x", "0"), "Y": ("y", "per unit")})
+    assert result.not_estimable == {"X": cox_module.NO_EVENTS_REASON, "Y": cox_module.NO_EVENTS_REASON}
+    assert cox_module.estimable_table(result)["hr"].isna().all()
+
+
+def test_duplicated_covariates_are_not_estimable_with_either_engine():
+    """Two identical columns: Breslow's fit runs off with enormous SEs (flat), lifelines' fit fails outright."""
+    data = pd.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 0, 1, 1, 0, 1], "a": [0, 1, 0, 1, 0, 1.0],
+                         "b": [0, 1, 0, 1, 0, 1.0]})
+    covariates = {"A": ("a", "0"), "B": ("b", "0")}
+    with pytest.warns(ModelWarning):
+        breslow = fit_cox(data, "t", "e", covariates, ties="breslow")
+    with pytest.warns(ModelWarning):
+        efron = fit_cox(data, "t", "e", covariates, ties="efron")
+    assert breslow.not_estimable == {"A": cox_module.FLAT_REASON, "B": cox_module.FLAT_REASON}
+    reason = f"{cox_module.FIT_FAILED}: Convergence halted due to matrix inversion problems"
+    assert efron.problems == (reason,) and efron.not_estimable == {"A": reason, "B": reason}
+
+
+def test_a_problem_naming_no_covariate_makes_every_row_not_estimable():
+    """Non-convergence without a separated covariate to explain it: no row can be trusted."""
+    table = pd.DataFrame({"label": ["A", "B"], "beta": [0.1, 0.2], "se": [0.3, 0.4]})
+    data = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 2.0]})
+    covariates = {"A": ("a", "0"), "B": ("b", "per unit")}
+    problem = cox_module.NOT_CONVERGED
+    assert cox_module.not_estimable_rows(table, data, covariates, 5, [problem]) == {"A": problem, "B": problem}
+    separated = [problem, "covariate 'a': coefficient 30 suggests separation (monotone likelihood); the HR is not "
+                          "estimable"]
+    assert cox_module.not_estimable_rows(table, data, covariates, 5, separated) == {
+        "A": cox_module.SEPARATION_REASON}
+    assert cox_module.not_estimable_rows(table, data, covariates, 5, [cox_module.SOME_NOT_ESTIMATED]) == {}
+
+
+def test_a_reliable_model_has_no_row_flagged():
+    result = fit_cox(lung_cox_data(), "time", "event", LUNG_COVARIATES)
+    assert result.not_estimable == {}
+    pd.testing.assert_frame_equal(cox_module.estimable_table(result), result.table)
+
+
+def test_zph_score_test_with_singular_information_gives_nan():
+    """One death: g(t) centred at the deaths is 0, so the time-varying term has no information to test with."""
+    time, event = np.array([1.0, 2, 3, 4, 5]), np.array([0, 1, 0, 0, 0])
+    table = zph_score_test(time, event, pd.DataFrame({"x": [1.0, 0, 1, 0, 1]}), [0.0])
+    assert table[["chisq", "p"]].isna().all(axis=None)
+    assert table["df"].tolist() == [1, 1]
+
+
+def test_first_sentence_of_an_engine_message():
+    assert cox_module.first_sentence("Singular matrix") == "Singular matrix"
+    assert cox_module.first_sentence("Convergence halted. Suspicion is high. See https://x.y/z.html\nmore") == (
+        "Convergence halted")

@@ -23,7 +23,15 @@ from aice_helpers import cox_chapter as cc  # noqa: E402
 from aice_helpers import plots, reproduce, scorecard, survival  # noqa: E402
 from aice_helpers.audit import audit_findings, contradicted_ids  # noqa: E402
 from aice_helpers.contract import DATA_DIR  # noqa: E402
-from aice_helpers.cox import GLOBAL_TERM, CoxResult, fit_cox, zph_score_test  # noqa: E402
+from aice_helpers.cox import (  # noqa: E402
+    GLOBAL_TERM,
+    NO_EVENTS_REASON,
+    SEPARATION_REASON,
+    SINGLE_VALUE_REASON,
+    CoxResult,
+    fit_cox,
+    zph_score_test,
+)
 from aice_helpers.data import load_dataset  # noqa: E402
 from aice_helpers.published import load_published  # noqa: E402
 
@@ -237,7 +245,7 @@ def test_small_group_note_names_tiny_groups():
     result = cc.fit_model(data, "os", ["ecog"])  # one censored patient in the reference group: separation
     assert not result.reliable
     note = cc.small_group_note(data, screens, {"os": result})
-    assert "its 0–1 group has only 1 patients" in note
+    assert "its 0–1 group has only 1 patient; there its hazard ratio is not estimable" in note
     assert cc.small_group_note(data, {"os": screens["os"].assign(logrank_p=0.5)}, {"os": result}) == ""
 
 
@@ -460,3 +468,130 @@ def test_indicator_groups_number_each_combination():
     """Rows with the same indicators share a group; different rows do not."""
     groups = cc.indicator_groups(pd.DataFrame({"a": [0, 1, 0, 1, 0], "b": [0, 0, 1, 0, 0]}))
     assert groups[0] == groups[4] and groups[1] == groups[3] and len(set(groups)) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Degenerate cohorts: every function of the chapter returns a result that says what cannot be estimated
+
+TEMPLATE = DATA_DIR / "template"
+
+
+@pytest.fixture(scope="module")
+def template_cohort() -> pd.DataFrame:
+    """The three made-up patients of data/template: every model is singular."""
+    return load_dataset(TEMPLATE, required=()).cohort
+
+
+def test_the_template_cohort_runs_through_every_table_and_note(template_cohort, published):
+    """Three patients: no coefficient anywhere, and each table and note says so instead of failing (KeyError: nan)."""
+    cohort = template_cohort
+    os_model, pfs_model = cc.paper_model(cohort, "os"), cc.paper_model(cohort, "pfs")
+    assert set(os_model.not_estimable) == set(os_model.table["label"])
+    assert (cc.cox_table(os_model)["HR"] == cc.NOT_ESTIMABLE).all()
+    assert cc.not_estimable_note(os_model, "Table 3 model").startswith(
+        "No hazard ratio of the Table 3 model can be estimated from this data: the fit failed because its "
+        "information matrix is singular")
+    assert cc.reference_note(os_model) == "" and cc.forest_rows(os_model)["hr"].isna().all()
+    summary = cc.model_summary({"Table 3 (OS)": os_model, "Table 4 (PFS)": pfs_model})
+    assert summary["events per parameter"].tolist() == ["–", "–"] and summary["Harrell's C"].tolist() == ["–", "–"]
+    screens = {endpoint: cc.univariable_screen(cohort, endpoint) for endpoint in ENDPOINTS}
+    assert "Age (years) (a single group here)" in screens["os"]["covariate"].tolist()
+    epv = cc.epv_note(summary, cc.screening_summary(screens, cohort))
+    assert "No coefficient could be estimated in “Table 3 (OS)” and “Table 4 (PFS)”" in epv
+    ph = {endpoint: cc.ph_test_table(cohort, endpoint) for endpoint in ENDPOINTS}
+    assert all(table.empty for table in ph.values())
+    assert cc.ph_note(ph) == ("For OS no coefficient could be estimated, so there is nothing to test. For PFS no "
+                              "coefficient could be estimated, so there is nothing to test.")
+    assert cc.schoenfeld_frame(cohort, "os").empty
+    se_table = cc.stage_coefficient_se(cohort)
+    assert (se_table["stage SE"] == "–").all()
+    assert "cannot estimate a stage coefficient" in cc.stage_note(se_table, cc.overlap_cells(cohort), published,
+                                                                  compare=False)
+    ties = {endpoint: cc.ties_comparison(cohort, endpoint) for endpoint in ENDPOINTS}
+    assert "For OS neither method can estimate any coefficient" in cc.ties_note(ties, cc.ties_summary(cohort))
+    sensitivity = {endpoint: cc.sensitivity_models(cohort, endpoint) for endpoint in ENDPOINTS}
+    table = cc.sensitivity_table(sensitivity["os"])
+    assert table.at[cc.PAPER_LABELS["grade"], cc.MODEL_AS_PUBLISHED] == cc.NOT_ESTIMABLE
+    assert table.at[cc.PAPER_LABELS["stage"], cc.MODEL_STAGE_DROPPED] == ""
+    assert ("- **OS, Efron ties**: no hazard ratio can be estimated in either model, so there is nothing to "
+            "compare.") in cc.sensitivity_note(sensitivity)
+    assert cc.wide_interval_note({"Table 3 model": os_model}) == "No hazard ratio of these models reaches P < 0.05."
+    figure = plots.forest_plot_models(cc.sensitivity_forest_rows(sensitivity["os"]), title="OS")
+    assert "not estimable in any model" in " ".join(text.get_text() for text in figure.axes[0].texts)
+
+
+def test_separation_is_not_estimable_and_the_other_rows_are_kept():
+    """Only the metastatic patients die: metastasis separates, stage (which coincides with it) is flat."""
+    data = hand_cohort()
+    data = pd.concat([data] * 3, ignore_index=True).assign(os_months=lambda f: f["os_months"] + np.arange(len(f)))
+    data["os_event"] = data["distant_metastasis"].astype(int)
+    result = cc.fit_model(data, "os", ("distant_metastasis", "max_diameter_cm"))
+    metastasis = cc.PAPER_LABELS["distant_metastasis"]
+    assert result.not_estimable == {metastasis: SEPARATION_REASON}
+    shown = cc.cox_table(result)
+    assert shown.at[metastasis, "HR"] == cc.NOT_ESTIMABLE and shown.at[metastasis, "P"] == "–"
+    assert shown.at[cc.PAPER_LABELS["max_diameter_cm"], "HR"] != cc.NOT_ESTIMABLE
+    note = cc.not_estimable_note(result, "OS model")
+    assert note.startswith(f"Some hazard ratios of the OS model cannot be estimated from this data and show "
+                           f"\"not estimable\": *{metastasis}* (the events fall so unevenly between its groups")
+    assert "there is no finite estimate (separation))" in note
+    assert note.endswith("The other rows are estimated as usual.")
+    assert math.isnan(cc.forest_rows(result).set_index("label").at[metastasis, "hr"])
+
+
+def test_a_covariate_with_one_level_is_not_estimable():
+    data = hand_cohort().assign(stage="IV")
+    result = cc.fit_model(data, "os", ("stage", "max_diameter_cm"))
+    assert result.not_estimable == {cc.PAPER_LABELS["stage"]: SINGLE_VALUE_REASON}
+    assert "(every patient in the model is in the same group, so there is nothing to compare)" in (
+        cc.not_estimable_note(result, "model"))
+
+
+def test_reasons_in_words():
+    assert cc.reason_text(NO_EVENTS_REASON) == "no patient had the event, so the model has nothing to fit"
+    assert cc.reason_text("ConvergenceWarning: Maximum Likelihood optimization failed to converge").startswith(
+        "the fit did not converge")
+    assert cc.reason_text("fit failed: Singular matrix").startswith("the fit failed because its information matrix")
+    assert cc.reason_text("something new") == "something new"
+    assert cc.not_estimable_note(fake_result(10, 2), "model") == ""
+
+
+def test_an_endpoint_without_events_leaves_nothing_to_fit_or_compare(cohort):
+    """Every patient censored for OS: not estimable for that reason, and the notes say there is nothing to count."""
+    censored = cohort.assign(os_event=0)
+    model = cc.paper_model(censored, "os")
+    assert set(model.not_estimable.values()) <= {NO_EVENTS_REASON, SINGLE_VALUE_REASON}
+    assert set(model.not_estimable) == set(model.table["label"])
+    ties = {"os": cc.ties_comparison(censored, "os")}
+    assert cc.ties_note(ties, cc.ties_summary(censored)).startswith("For OS neither method can estimate")
+    screens = {"os": cc.univariable_screen(censored, "os")}
+    assert screens["os"][["logrank_p", "wald_p"]].isna().all(axis=None)
+    assert cc.rule_models(censored, screens) == {}
+
+
+def test_ph_tables_with_tests_that_cannot_be_computed():
+    """A score test with singular information shows an en dash: its P is left out of the plot, the note says why."""
+    table = pd.DataFrame({name: ["–", "–"] for name in cc.PH_COLUMNS}, index=["x", "all covariates (global)"])
+    assert cc.ph_p_values(table) == {}
+    assert cc.ph_note({"os": table}) == ("For OS the tests cannot be computed: with so few deaths the information "
+                                         "matrix of the test is singular.")
+    partly = table.copy()
+    partly.loc["x", cc.PH_COLUMNS[1]] = "0.020"
+    assert cc.ph_p_values(partly) == {"x": 0.02}
+    assert "the global score test cannot be computed" in cc.ph_note({"os": partly})
+
+
+def test_stage_note_with_nobody_without_metastasis(published):
+    cells = pd.DataFrame({"patients": [0, 0, 0, 5], "OS deaths": [0, 0, 0, 3], "PFS events": [0, 0, 0, 4]},
+                         index=["no metastasis, stage III", "no metastasis, stage IV", "metastasis, stage III",
+                                "metastasis, stage IV"])
+    se_table = pd.DataFrame({"stage SE": ["–"] * 4}, index=pd.MultiIndex.from_product(
+        [["OS", "PFS"], ["paper's model (both)", "metastasis left out"]]))
+    note = cc.stage_note(se_table, cells, published, compare=False)
+    assert note.startswith("- No metastatic patient is stage III, and no patient is without metastasis: stage does "
+                           "not vary once metastasis is known")
+
+
+def test_hazard_ratio_text_of_an_enormous_coefficient():
+    assert cc.hazard_ratio_text(1.14) == "3.1"
+    assert cc.hazard_ratio_text(1960.0) == "e^1960"

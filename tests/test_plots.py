@@ -187,3 +187,76 @@ def test_median_interval_plot_shows_the_four_intervals():
         "Brookmeyer–Crowley, plain band"]
     spss = survival.median_spss(HAND_TIMES, HAND_EVENTS)
     assert bars.texts[0].get_text().strip() == f"{spss.lower:.1f}–{spss.upper:.1f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures on tiny or degenerate data: drawn, with a word on what is missing
+
+
+def figure_texts(fig: plt.Figure) -> list[str]:
+    """Every text drawn on the figure's axes."""
+    return [text.get_text() for ax in fig.axes for text in ax.texts]
+
+
+def test_km_plot_of_one_group_without_events():
+    """The curve stays at 1; the legend says there were no events, and a missing log-rank P is said in words."""
+    fig = plots.km_plot({"All patients": ([1.0, 2.0, 3.5], [0, 0, 0])}, "no events", logrank_p=float("nan"))
+    fig.canvas.draw()
+    legend_ax, ax, risk_ax = fig.axes
+    legend = legend_ax.get_legend()
+    assert legend.get_texts()[0].get_text() == "All patients (n = 3; no events)"
+    assert legend.get_title().get_text() == "Log-rank test not possible (no events to compare)"
+    steps = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-post"]
+    assert set(steps[0].get_ydata()) == {1.0}
+    assert [int(text) for x, _, text in risk_texts(risk_ax) if x == 0] == [3]
+
+
+def test_km_grid_of_a_factor_with_a_single_group():
+    panel = {"curves": {"IV": ([1.0, 2.0, 3.0], [1, 0, 1])}, "title": "Stage", "logrank_p": None}
+    fig = plots.km_grid([panel, panel], ncols=2)
+    fig.canvas.draw()
+    assert fig.axes[0].get_legend().get_title().get_text() == ""
+    assert fig.axes[0].get_legend().get_texts()[0].get_text().startswith("IV (n = 3; median")
+
+
+def test_forest_plot_without_any_row_or_with_none_estimable():
+    empty = pd.DataFrame(columns=["label", "hr", "lower", "upper", "p"])
+    fig = plots.forest_plot(empty, "label", "hr", "lower", "upper", "p", title="nothing")
+    fig.canvas.draw()
+    assert figure_texts(fig) == [plots.NO_HAZARD_RATIOS]
+    none = pd.DataFrame({"label": ["x vs y"], "hr": [np.nan], "lower": [np.nan], "upper": [np.nan], "p": [np.nan]})
+    fig = plots.forest_plot(none, "label", "hr", "lower", "upper", "p")
+    fig.canvas.draw()
+    ax, right = fig.axes
+    assert [len(line.get_xdata()) for line in ax.get_lines() if line.get_marker() == "s"] == [0]
+    assert right.get_yticklabels()[0].get_text().rstrip() == "not estimable"
+
+
+def test_forest_plot_of_models_marks_a_covariate_no_model_estimates():
+    rows = pd.DataFrame({"model": ["a", "b", "a", "b"], "label": ["x", "x", "y", "y"], "hr": [1.5, 1.4, np.nan, np.nan],
+                         "lower": [1.1, 1.0, np.nan, np.nan], "upper": [2.0, 2.1, np.nan, np.nan]})
+    fig = plots.forest_plot_models(rows, title="models")
+    fig.canvas.draw()
+    assert figure_texts(fig) == [f" {plots.NOT_ESTIMABLE_TEXT} in any model"]
+    assert figure_texts(plots.forest_plot_models(rows.iloc[:0], title="none")) == [plots.NO_HAZARD_RATIOS]
+
+
+def test_median_interval_plot_when_the_median_is_not_reached():
+    fig = plots.median_interval_plot([1.0, 2.0, 3.0, 4.0], [0, 0, 0, 0], title="not reached")
+    fig.canvas.draw()
+    assert plots.MEDIAN_NOT_REACHED_TEXT in figure_texts(fig)
+    assert fig.axes[0].get_xlim() == (0.0, 4.0)  # no interval to zoom in on: the whole curve
+
+
+def test_waterfall_plot_without_measured_lesions():
+    cohort = pd.DataFrame({"best_pct_change": [np.nan, np.nan], "best_response": ["SD", "PD"], "new_lesion": [0, 1]})
+    fig = plots.waterfall_plot(cohort)
+    fig.canvas.draw()
+    assert figure_texts(fig) == [plots.NO_MEASURED_LESIONS]
+
+
+def test_worst_grade_bars_without_adverse_events():
+    counts = pd.DataFrame(0, index=["Pain", "Pyrexia"], columns=list("ABCD"))
+    fig = plots.worst_grade_bars(counts, n_patients=20)
+    fig.canvas.draw()
+    assert plots.NO_ADVERSE_EVENTS in figure_texts(fig)

@@ -413,3 +413,56 @@ def test_median_methods_note_with_limits_not_reached() -> None:
     cohort = pd.DataFrame({"os_months": time, "os_event": event, "pfs_months": time, "pfs_event": event})
     note = prognostic.median_methods_note(prognostic.median_interval_methods(cohort))
     assert "SPSS gives no interval" in note and "not reached" in note and "––" not in note
+
+
+# ---------------------------------------------------------------------------------------------
+# Degenerate cohorts: no events, no censoring, one level, no test at all
+
+
+def test_notes_for_an_endpoint_without_events() -> None:
+    """All censored: one sentence per note instead of a line per group, and no log-rank P anywhere."""
+    cohort = hand_cohort().assign(os_event=0)
+    tables = {"os": prognostic.subgroup_tables(cohort, "os"), "pfs": prognostic.subgroup_tables(cohort, "pfs")}
+    assert tables["os"]["logrank_p"].isna().all() and tables["pfs"]["logrank_p"].notna().any()
+    assert prognostic.not_reached_note(tables).startswith(
+        "No patient had an OS event, so no group reaches its median, and no log-rank test or hazard ratio can be "
+        "computed for it.")
+    assert "- OS: no patient had an event, so no Cox model can be fitted." in prognostic.model_problems_note(tables)
+    methods = prognostic.median_interval_methods(cohort)
+    assert methods.attrs[prognostic.EVENT_COUNTS_ATTR] == {"PFS": (7, 3), "OS": (0, 10)}
+    assert ("No patient had an OS event, so the Kaplan–Meier curve stays at 1: the median is not reached, no method "
+            "gives an interval") in prognostic.median_methods_note(methods)
+    panel = prognostic.factor_km_panels(cohort, "stage", tables=tables)[0]
+    assert math.isnan(panel["logrank_p"])
+
+
+def test_no_log_rank_test_at_all_is_said_in_words() -> None:
+    cohort = hand_cohort().assign(os_event=0, pfs_event=0)
+    tables = {endpoint: prognostic.subgroup_tables(cohort, endpoint) for endpoint in ("os", "pfs")}
+    summary = prognostic.multiple_testing_summary(tables)
+    assert summary.at["log-rank tests (factors × endpoints)", "value"] == "0"
+    assert prognostic.multiple_testing_note(summary).startswith("No log-rank test could be computed")
+    assert prognostic.not_reached_note(tables).startswith("No patient had an OS or PFS event")
+
+
+def test_every_patient_with_the_event_leaves_follow_up_of_the_censored_undefined() -> None:
+    cohort = hand_cohort().assign(os_event=1, pfs_event=1)
+    note = prognostic.median_methods_note(prognostic.median_interval_methods(cohort))
+    assert ("Every patient died, so no one is censored for OS: the reverse Kaplan–Meier median follow-up and the "
+            "follow-up of censored patients cannot be computed.") in note
+    followup = prognostic.followup_table(cohort, load_published()).set_index(["definition", "statistic"])
+    assert math.isnan(followup.at[("reverse Kaplan-Meier (censoring as the event)", "median"), "reproduced"])
+
+
+def test_a_factor_with_an_absent_level_has_a_single_group() -> None:
+    """No patient with ECOG 2–3: the factor keeps one group, with no test or hazard ratio, and says why."""
+    cohort = hand_cohort().assign(ecog=1)
+    table = prognostic.subgroup_tables(cohort, "os")
+    ecog = table[table["factor"] == "ecog"]
+    assert ecog["level"].tolist() == ["0–1"] and ecog["logrank_p"].isna().all()
+    assert "has a single level ['0–1']: no log-rank test or hazard ratio" in ecog["model_problem"].iloc[0]
+    assert not prognostic.forest_rows(table)["comparison"].str.startswith("ECOG").any()
+
+
+def test_with_article() -> None:
+    assert prognostic.with_article("OS") == "an OS" and prognostic.with_article("PFS") == "a PFS"

@@ -1,9 +1,11 @@
 """``aice rerun``: the book on someone else's cohort (aice_helpers.rerun, chapter settings, small-cell masking).
 
-Two reruns go end to end, each once per module: a data folder built to cause every kind of statistical
-trouble, with planted markers that must never be published, rerun with ``--min-cell 5``; and a single CSV
-with its own column names and codes, rerun through a mapping file, that lacks what three chapters need.
-Every bad-input case stops at validation, in-process.
+Four reruns go end to end, each once per module: a data folder built to cause every kind of statistical
+trouble, with planted markers that must never be published, rerun with ``--min-cell 5``; a single CSV
+with its own column names and codes, rerun through a mapping file, that lacks what three chapters need;
+twenty patients with the troubles of a small cohort all at once (no death, no PFS censoring, one-level and
+absent categories, a separating model, no responder, no adverse event); and the three patients of
+data/template. Every bad-input case stops at validation, in-process.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ LEAK_OS_MONTHS = "2.3719"  # an early death, after the first death: neither a ra
 MODAL_LEVELS = {"ecog": 2, "sex": "male", "tumor_site": "abdominal_cavity", "grade": "G3", "distant_metastasis": 1,
                 "aice_modality": "infusion_embolization", "best_response": "SD", "mgps": 0}
 MIN_CELL = 5
+SMALL_COHORT = 20
 ALL_CHAPTERS = list(rerun.CHAPTER_REQUIREMENTS)
 TEMPLATE = DATA_DIR / "template"
 
@@ -84,6 +87,27 @@ def troubled_tables() -> dict[str, pd.DataFrame]:
     cohort.loc[earliest, ["os_months", "pfs_months", "os_event", "pfs_event"]] = [1.5, 1.5, 1, 1]
     tables_by_file[COHORT_FILE] = cohort
     return tables_by_file
+
+
+def small_troubled_tables() -> dict[str, pd.DataFrame]:
+    """Return twenty patients with the troubles of a small cohort at once.
+
+    Nobody died (no OS event: medians not reached, no OS test or model); everybody progressed (no PFS
+    censoring); every patient is stage IV (a covariate with one level) and has ECOG 0–1 (the 2–3 group
+    absent); the metastatic patients all progress before the others (the PFS model separates); nobody
+    responded (ORR 0); and the adverse-events file lists no event.
+    """
+    tables_by_file = scaled_cohort(SMALL_COHORT, seed=5)
+    cohort = tables_by_file[COHORT_FILE].copy()
+    cohort.loc[cohort.index[:4], "distant_metastasis"] = 0
+    metastatic = (cohort["distant_metastasis"] == 1).to_numpy()
+    cohort["pfs_months"] = np.where(metastatic, 1.0 + 0.5 * np.arange(len(cohort)), 20.0 + np.arange(len(cohort)))
+    cohort["os_months"] = np.maximum(cohort["os_months"], cohort["pfs_months"] + 1.0)
+    cohort["os_event"], cohort["pfs_event"], cohort["stage"] = 0, 1, "IV"
+    cohort["ecog"] = cohort["ecog"].clip(upper=1)
+    cohort["best_response"] = cohort["best_response"].replace({"CR": "SD", "PR": "SD"})
+    events = tables_by_file[ADVERSE_EVENTS_FILE]
+    return {**tables_by_file, COHORT_FILE: cohort, ADVERSE_EVENTS_FILE: events.iloc[:0]}
 
 
 def own_names_mapping(tmp_path: Path, without: tuple[str, ...] = ()) -> Path:
@@ -251,6 +275,66 @@ def test_chapters_without_their_data_are_left_out_with_a_note(mapped_run: dict) 
         assert f"({name}) needs the column 'nlr' in aice_cohort.csv." in note
     assert "(06_safety) runs without the file aice_procedures.csv and the file aice_adverse_events.csv" in note
     assert not (mapped_run["out"] / "_build" / "html" / "notebooks" / "03_prognostic_factors.html").exists()
+
+
+# ----------------------------------------------------------------------------- small and degenerate cohorts
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Twenty patients with every trouble of a small cohort at once, rerun with every chapter."""
+    base = tmp_path_factory.mktemp("small")
+    data = write_tables(small_troubled_tables(), base / "study")
+    out = base / "book"
+    return {"out": out, "process": rerun_command("--data", str(data), "--out", str(out))}
+
+
+def test_a_small_degenerate_cohort_builds_with_a_note_for_each_trouble(small_run: dict) -> None:
+    """Every chapter runs; each page says what this data cannot give, and why."""
+    process, out = small_run["process"], small_run["out"]
+    assert process.returncode == 0, process.stderr[-3000:]
+    report = json.loads((out / rerun.REPORT_FILE).read_text(encoding="utf-8"))
+    assert list(report["chapters"]) == ALL_CHAPTERS and report["counts"]["adverse events"] == 0
+    survival_page = page_text(out, "notebooks/02_survival")
+    assert "No patient had an OS event, so the Kaplan–Meier curve stays at 1: the median is not reached" in (
+        survival_page)
+    factors_page = page_text(out, "notebooks/03_prognostic_factors")
+    assert ("No patient had an OS event, so no group reaches its median, and no log-rank test or hazard ratio can be "
+            "computed for it.") in factors_page
+    assert "OS: no patient had an event, so no Cox model can be fitted." in factors_page
+    assert "PFS, ECOG performance status: 'group' has a single level ['0–1']: no log-rank test" in factors_page
+    assert "PFS, Stage: 'group' has a single level ['IV']" in factors_page
+    cox_page = page_text(out, "notebooks/04_cox")
+    assert ("No hazard ratio of the Table 3 model can be estimated from this data: no patient had the event, so the "
+            "model has nothing to fit") in cox_page
+    assert re.search(r"Some hazard ratios of the Table 4 model cannot be estimated from this data and show "
+                     r".not estimable.: Distant metastasis yes vs no \(the events fall so unevenly between its "
+                     r"groups .*\(separation\)\)", cox_page)
+    assert ("Stage IV vs III and Short-term efficacy SD+PD vs PR (every patient in the model is in the same group, "
+            "so there is nothing to compare)") in cox_page
+    assert "For OS no coefficient could be estimated, so there is nothing to test." in cox_page
+    response_page = page_text(out, "notebooks/05_response")
+    assert "No factor could be tested: every patient is a responder, or none is" in response_page
+    safety_page = page_text(out, "notebooks/06_safety")
+    assert "lists no event: no treatment-related adverse event was recorded in this cohort" in safety_page
+    assert "Warnings raised while the chapters ran" not in page_text(out, "book/index")
+
+
+def test_the_template_cohort_reruns(tmp_path: Path) -> None:
+    """data/template's three patients: the chapters its one file allows run, and say what cannot be estimated."""
+    out = tmp_path / "book"
+    process = rerun_command("--data", str(TEMPLATE), "--out", str(out))
+    assert process.returncode == 0, process.stderr[-3000:]
+    report = json.loads((out / rerun.REPORT_FILE).read_text(encoding="utf-8"))
+    assert list(report["chapters"]) == [name for name in ALL_CHAPTERS if name != "01_cohort"]
+    assert report["counts"] == {"patients": 3}
+    cox_page = page_text(out, "notebooks/04_cox")
+    assert ("No hazard ratio of the Table 3 model can be estimated from this data: the fit failed because its "
+            "information matrix is singular") in cox_page
+    assert "No coefficient could be estimated in “Table 3 (OS)” and “Table 4 (PFS)”" in cox_page
+    assert "SPSS gives no interval, because the curve never falls to 0.45" in page_text(out, "notebooks/02_survival")
+    assert "(01_cohort) needs the file aice_procedures.csv and the file aice_adverse_events.csv" in page_text(
+        out, f"book/{rerun.LEFT_OUT_PAGE}")
 
 
 # ----------------------------------------------------------------------------- bad input: refused before running

@@ -471,3 +471,36 @@ def test_missing_data_note_when_per_patient_figures_are_off(monkeypatch: pytest.
     note = response.missing_data_note("swimmer plot", pd.DataFrame({"session_month": [0.0]}), "f.csv",
                                       response.SWIMMER_SESSION_COLUMNS)
     assert "one mark per patient" in note and "aggregates only" in note
+
+
+# ----------------------------------------------------------------------------- no responder, every patient a responder
+
+
+def test_rates_with_no_responder_and_with_every_patient_responding() -> None:
+    """ORR 0/30 and 30/30: the exact limits are 0 and 1 − (α/2)^(1/n) (and their mirror), no failure."""
+    none = response.rates_table(cohort_with({SD: 20, PD: 10}))
+    orr = none.loc[("Objective response rate", "Clopper–Pearson (exact)")]
+    assert (orr["patients"], orr["estimate %"], orr["lower %"]) == (0, 0.0, 0.0)
+    assert orr["upper %"] == pytest.approx(round(100 * (1 - 0.025 ** (1 / 30)), 2))
+    every = objective_response_rate(cohort_with({CR: 10, PR: 20}))
+    assert (every.estimate, every.upper) == (1.0, 1.0)
+    assert every.lower == pytest.approx(0.025 ** (1 / 30))
+    assert disease_control_rate(cohort_with({CR: 10, PR: 20})).formatted() == "100.0% (88.4–100.0)"
+
+
+def test_subgroups_when_every_patient_responds() -> None:
+    """Every patient a responder: no factor can be tested, each test says 'not testable' and the note explains."""
+    cohort = pd.DataFrame({BEST_RESPONSE: [CR, PR, PR, CR], "size": ["a", "b", "a", "b"]})
+    table = response_by_subgroup(cohort, {"Size": "size"})
+    assert table["test"].tolist() == [TEST_NOT_TESTABLE] * 2 and table["orr_pct"].tolist() == [100.0, 100.0]
+    shown = response.subgroup_display_table(table)
+    assert shown["P"].tolist() == ["–", ""]
+    assert response.subgroup_tests_note(table).startswith("No factor could be tested")
+
+
+def test_an_absent_level_is_left_out_of_the_subgroup_table() -> None:
+    """A category with no patient (no one with ECOG 2–3) has no row, and a factor left with one level is not tested."""
+    cohort = pd.DataFrame({BEST_RESPONSE: [PR, SD, PD, PR], "ecog": pd.Categorical(
+        ["0–1"] * 4, categories=["0–1", "2–3"])})
+    table = response_by_subgroup(cohort, {"ECOG": "ecog"})
+    assert table["level"].tolist() == ["0–1"] and table["test"].tolist() == [TEST_NOT_TESTABLE]

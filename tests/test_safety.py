@@ -273,3 +273,19 @@ def test_text_tables_fit_the_chapters_column_width() -> None:
     width = DISPLAY_OPTIONS["display.max_colwidth"]
     for table in (safety.sir_grades_table(), safety.sir_versus_ctcae()):
         assert table.map(len).to_numpy().max() <= width
+
+
+def test_a_cohort_without_adverse_events() -> None:
+    """An adverse-events file with a header and no rows: zero counts, shares of nothing left undefined, a note."""
+    none = EVENTS.iloc[:0]
+    procedures = pd.DataFrame({PATIENT_ID: ["p1", "p2"], CYCLE: [1, 1]})
+    assert safety.availability_note(procedures, none).startswith(
+        "The adverse-events file (`aice_adverse_events.csv`) lists no event")
+    summary = safety.grade_summary(none, N_PATIENTS, 2)
+    assert (summary[["patients", "sessions", "events"]] == 0).all(axis=None)
+    assert summary[["sessions_pct_of_sessions_with_event", "events_pct"]].isna().all(axis=None)
+    assert (summary["patients_pct"] == 0).all()
+    assert safety.worst_grade_counts(none).to_numpy().sum() == 0
+    assert (table5_per_procedure(none, 2).xs(COUNT, axis=1, level=1) == 0).all(axis=None)
+    compared = safety.grade_summary_with_published(none, N_PATIENTS, 2, PUBLISHED)
+    assert compared.loc["patients with any grade C event", "n"] == 0

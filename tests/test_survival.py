@@ -547,3 +547,51 @@ def test_counted_logrank_equals_lifelines(n: int) -> None:
     assert counted.chisq == pytest.approx(expected.test_statistic, rel=1e-9)
     assert counted.p == pytest.approx(expected.p_value, rel=1e-6, abs=1e-300)
     assert counted.df == 3 and counted.groups == ("a", "b", "c", "d")
+
+
+# ---------------------------------------------------------------------------------------------
+# Degenerate data: no events, no censoring, a group without events
+
+
+def test_logrank_without_any_event_is_not_testable() -> None:
+    """All censored: nothing to compare, so χ² and P are missing with the reason, never a P of 1."""
+    from aice_helpers import survival
+
+    result = survival.logrank([1.0, 2.0, 3.0, 4.0], [0, 0, 0, 0], ["a", "b", "a", "b"])
+    assert math.isnan(result.chisq) and math.isnan(result.p)
+    assert result.reason == survival.NO_EVENTS_TO_COMPARE
+    assert result.n == (2, 2) and result.events == (0, 0) and result.df == 1
+    assert survival.logrank([1.0, 2.0, 3.0, 4.0], [1, 0, 0, 1], ["a", "b", "a", "b"]).reason == ""
+
+
+def test_no_events_leave_the_median_not_reached_and_landmarks_at_one() -> None:
+    from aice_helpers import survival
+
+    time, event = [1.0, 2.0, 3.0, 4.0, 5.0], [0, 0, 0, 0, 0]
+    median = survival.median_spss(time, event)
+    assert not median.reached and math.isnan(median.estimate) and math.isnan(median.lower)
+    assert not survival.median_brookmeyer_crowley(time, event).reached
+    at = survival.survival_at(time, event, [2.5])
+    assert at["survival"].iloc[0] == 1.0 and at[["lower", "upper"]].isna().all(axis=None)
+
+
+def test_no_censoring_leaves_the_reverse_followup_not_estimable() -> None:
+    from aice_helpers import survival
+
+    follow = survival.median_followup([1.0, 2.0, 3.0, 4.0], [1, 1, 1, 1])
+    assert follow.notes == ("no censored observation: reverse Kaplan-Meier median not estimable",)
+    assert math.isnan(follow.reverse_km.estimate) and math.isnan(follow.median_censored)
+    assert survival.median_spss([1.0, 2.0, 3.0, 4.0], [1, 1, 1, 1]).estimate == 2.0
+
+
+def test_subgroup_table_with_a_group_without_events() -> None:
+    """The eventless group's median is not reached; its hazard ratio separates (a ModelWarning), the P is kept."""
+    frame = pd.DataFrame({"time": [1.0, 2, 3, 4, 5, 6, 7, 8], "event": [1, 1, 1, 1, 0, 0, 0, 0],
+                          "group": ["a", "a", "a", "a", "b", "b", "b", "b"]})
+    from aice_helpers import survival
+
+    with pytest.warns(ModelWarning) as record:  # also the engine's own convergence warning
+        table = survival.subgroup_table(frame, "time", "event", "group").set_index("level")
+    assert any("'group=b'" in str(warning.message) and "separation" in str(warning.message) for warning in record)
+    assert not table.at["b", "median_reached"] and table.at["a", "median_reached"]
+    assert table.at["b", "events"] == 0 and 0 < table.at["a", "logrank_p"] < 0.05

@@ -37,6 +37,7 @@ from aice_helpers.data import (
     load_cohort,
     load_dataset,
     load_procedures,
+    read_records,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -332,6 +333,18 @@ def test_header_only(folder: Path) -> None:
     header = (folder / PROCEDURES_FILE).read_text(encoding="utf-8").splitlines()[0]
     (folder / PROCEDURES_FILE).write_text(header + "\n", encoding="utf-8")
     report_line(validation_error(folder), f"{PROCEDURES_FILE}: has a header line but no data rows")
+
+
+def test_adverse_events_file_with_a_header_only_is_a_cohort_without_adverse_events(folder: Path) -> None:
+    """No adverse event happened: the file may list none (the cohort and procedures files may not)."""
+    header = (folder / ADVERSE_EVENTS_FILE).read_text(encoding="utf-8").splitlines()[0]
+    (folder / ADVERSE_EVENTS_FILE).write_text(header + "\n", encoding="utf-8")
+    dataset = load_dataset(folder)
+    assert dataset.adverse_events.empty
+    assert list(dataset.adverse_events.columns) == [column.name for column in CONTRACT[ADVERSE_EVENTS_FILE]]
+    assert read_records(folder / ADVERSE_EVENTS_FILE, rows_required=False) == (header.split(","), [])
+    with pytest.raises(DataValidationError):
+        read_records(folder / ADVERSE_EVENTS_FILE)
 
 
 def test_repeated_column_name(folder: Path) -> None:
