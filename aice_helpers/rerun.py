@@ -35,7 +35,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -640,6 +640,62 @@ def write_book_sources(stage: Path, prepared: PreparedData, runs: Sequence[Chapt
     if notes:
         (stage / "book" / f"{LEFT_OUT_PAGE}.md").write_text(notes, encoding="utf-8")
     (stage / "_toc.yml").write_text(yaml.safe_dump(toc(ran, bool(notes)), sort_keys=False), encoding="utf-8")
+    unlink_absent_chapters(stage, set(ran) | set(primer_chapters()))
+
+
+LINK_TO_NOTEBOOK = re.compile(r"\[([^\]]+)\]\((?:\.\./notebooks/|\.\./|\./)?([A-Za-z0-9_]+)\.(?:ipynb|md)(#[^)]*)?\)")
+REF_ROLE = re.compile(r"\{ref\}`(?:([^`<]*?)\s*<([^`>]+)>|([^`<>]+))`")
+LABEL_LINE = re.compile(r"^\(([A-Za-z0-9_-]+)\)=\s*$", re.MULTILINE)
+HEADING_AFTER_LABEL = re.compile(r"^\(([A-Za-z0-9_-]+)\)=\s*\n+#+\s+(.+)$", re.MULTILINE)
+
+
+def absent_labels(present: Collection[str]) -> dict[str, str]:
+    """Return {label: heading text} of the MyST labels defined in the book's chapters a rerun book lacks."""
+    labels: dict[str, str] = {}
+    for name in toc_chapters():
+        if name in present:
+            continue
+        notebook = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                headed = dict(HEADING_AFTER_LABEL.findall(cell.source))
+                labels |= {label: headed.get(label, label) for label in LABEL_LINE.findall(cell.source)}
+    return labels
+
+
+def without_absent_links(text: str, absent: Collection[str], labels: Mapping[str, str]) -> str:
+    """Return markdown with links and {ref} roles to chapters in ``absent`` (labels) turned into plain text."""
+
+    def link(match: re.Match) -> str:
+        return match.group(1) if match.group(2) in absent else match.group(0)
+
+    def ref(match: re.Match) -> str:
+        label = match.group(2) or match.group(3)
+        return (match.group(1) or labels[label]) if label in labels else match.group(0)
+
+    return REF_ROLE.sub(ref, LINK_TO_NOTEBOOK.sub(link, text))
+
+
+def unlink_absent_chapters(stage: Path, present: Collection[str]) -> None:
+    """Make every page of the rerun book in ``stage`` name, not link to, the book's chapters it does not hold
+    (the checking chapters, the appendix, chapters left out for lack of data): the build allows no broken link."""
+    absent = set(toc_chapters()) - set(present)
+    labels = absent_labels(present)
+    for path in stage.rglob("*.md"):
+        if "_build" not in path.parts:
+            path.write_text(without_absent_links(path.read_text(encoding="utf-8"), absent, labels), encoding="utf-8")
+    for path in stage.rglob("*.ipynb"):
+        if "_build" in path.parts:
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                cell.source = without_absent_links(cell.source, absent, labels)
+            for output in cell.get("outputs", []):
+                if "text/markdown" in output.get("data", {}):
+                    output["data"]["text/markdown"] = without_absent_links(output["data"]["text/markdown"], absent,
+                                                                           labels)
+        nbformat.write(notebook, path)
 
 
 def primer_chapters() -> list[str]:

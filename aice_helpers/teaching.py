@@ -568,8 +568,14 @@ def score_test_by_hand(time: Sequence[float], event: Sequence[int], x: Sequence[
     t, e = _as_arrays(time, event)
     covariate = np.asarray(x, dtype=float)
     score = float(sum(covariate[i] - covariate[t >= t[i]].mean() for i in np.flatnonzero(e == 1)))
-    statistic = score**2 / partial_likelihood_information(0.0, t, e, covariate)
+    information = partial_likelihood_information(0.0, t, e, covariate)
+    if not information > 0:
+        raise ValueError("no information at β = 0 (no death with both values of x at risk): no score test")
+    statistic = score**2 / information
     return statistic, float(chi2.sf(statistic, 1))
+
+
+FOUR_TESTS = ("log-rank", "Cox score (at β = 0)", "Cox likelihood ratio", "Cox Wald (at β̂)")
 
 
 def four_tests_of_one_binary_covariate(time: Sequence[float], event: Sequence[int],
@@ -580,13 +586,14 @@ def four_tests_of_one_binary_covariate(time: Sequence[float], event: Sequence[in
     covariate = np.asarray(x, dtype=float)
     if set(np.unique(covariate).tolist()) != {0.0, 1.0}:
         raise ValueError("x must be a 0/1 covariate with both values present")
+    if not partial_likelihood_information(0.0, t, e, covariate) > 0:
+        raise ValueError("no death with both values of x at risk: the four tests are undefined")
     logrank_chisq = float(logrank_by_hand(t, e, covariate, 1.0)["value"].iloc[4])
     score_chisq, _ = score_test_by_hand(t, e, covariate)
     beta = partial_likelihood_maximum(t, e, covariate)
     ratio_chisq = 2.0 * (log_partial_likelihood(beta, t, e, covariate) - log_partial_likelihood(0.0, t, e, covariate))
     wald_chisq = beta**2 * partial_likelihood_information(beta, t, e, covariate)
-    rows = {"log-rank": logrank_chisq, "Cox score (at β = 0)": score_chisq,
-            "Cox likelihood ratio": ratio_chisq, "Cox Wald (at β̂)": wald_chisq}
+    rows = dict(zip(FOUR_TESTS, (logrank_chisq, score_chisq, ratio_chisq, wald_chisq)))
     return pd.DataFrame({"chi-square": rows, "P": {name: float(chi2.sf(value, 1)) for name, value in rows.items()}}
                         ).rename_axis("test")
 
@@ -605,11 +612,12 @@ def two_group_tests(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
         x = (frame["group"].astype(str) == str(levels[1])).astype(float)
         try:
             tests = four_tests_of_one_binary_covariate(frame["time"], frame["event"], x)
-        except ValueError:  # no finite maximum: the Cox tests other than the score test are undefined
+        except ValueError:  # no information or no finite maximum: the Cox tests are undefined
             continue
         rows.append({"factor": factor.label, "comparison": f"{levels[1]} vs {levels[0]}",
-                     **{f"{name} P": p for name, p in tests["P"].items()}})
-    return pd.DataFrame(rows).set_index(["factor", "comparison"])
+                     **{f"{name} P": tests.at[name, "P"] for name in FOUR_TESTS}})
+    columns = ["factor", "comparison", *(f"{name} P" for name in FOUR_TESTS)]
+    return pd.DataFrame(rows, columns=columns).set_index(["factor", "comparison"])
 
 
 def multiple_testing_table(tables: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> pd.DataFrame:

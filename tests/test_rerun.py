@@ -588,3 +588,21 @@ def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for option in ("--data", "--out", "--mapping", "--title", "--chapters", "--min-cell", "--jobs", "example:"):
         assert option in text
+
+
+def test_links_to_chapters_a_rerun_book_lacks_become_plain_text() -> None:
+    """Links and {ref} roles to absent chapters keep their words and lose the link; others are untouched."""
+    labels = {"survival-median": "The median and its interval"}
+    text = ("See [the scorecard](08_scorecard.ipynb), [the check](../notebooks/07_checking_the_paper.ipynb#top), "
+            "[the primer](primer_01_kaplan_meier.ipynb), {ref}`medians <survival-median>`, {ref}`survival-median` "
+            "and {ref}`the primer <primer-km>`.")
+    result = rerun.without_absent_links(text, {"08_scorecard", "07_checking_the_paper", "02_survival"}, labels)
+    assert result == ("See the scorecard, the check, [the primer](primer_01_kaplan_meier.ipynb), medians, "
+                      "The median and its interval and {ref}`the primer <primer-km>`.")
+
+
+def test_the_labels_of_absent_chapters_are_found_with_their_headings() -> None:
+    """A label of a chapter the rerun book lacks maps to the heading it stands before."""
+    labels = rerun.absent_labels(set(rerun.toc_chapters()) - {"02_survival"})
+    assert labels and all(label.startswith("survival-") for label in labels)
+    assert all(heading and "#" not in heading for heading in labels.values())

@@ -12,6 +12,7 @@ R's lung data set (228 patients, many ties), the fixture the survival tests alre
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -602,3 +603,18 @@ def test_tolerance_what_if() -> None:
     gaps, allowed = table["gap on the rule's scale"], table["allowed gap"]
     assert gaps.iloc[5] > allowed.iloc[5] and gaps.iloc[4] == pytest.approx(allowed.iloc[4], abs=1e-12)
     assert math.isnan(table["gap on the rule's scale"].iloc[2])
+
+
+def test_two_group_tests_on_a_cohort_without_events_is_an_empty_table(dataset) -> None:
+    """No death: no test is defined, so the table has its columns and no row (and nothing raises)."""
+    cohort = dataset.cohort.assign(os_event=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero on the way either
+        table = teaching.two_group_tests(cohort, "os")
+    assert table.empty and list(table.columns)[0] == "log-rank P" and table.index.names == ["factor", "comparison"]
+
+
+def test_score_test_without_information_is_refused() -> None:
+    """With no death the information at β = 0 is zero: a clear ValueError, not a division by zero."""
+    with pytest.raises(ValueError, match="no information"):
+        teaching.score_test_by_hand([1, 2, 3, 4], [0, 0, 0, 0], [0, 1, 0, 1])
