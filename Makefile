@@ -19,7 +19,7 @@ BUILT     := $(HTML)/.built
 # The chapters are the notebooks the table of contents lists, in its order.
 NOTEBOOKS := $(addsuffix .ipynb,$(shell grep -o 'notebooks/[A-Za-z0-9_]*' _toc.yml))
 # They execute slowest first (benchmarks/README.md has the times), so that the cores finish together.
-SLOWEST   := 04_cox 03_prognostic_factors
+SLOWEST   := 04_cox 03_prognostic_factors lab_simulation
 IN_ORDER  := $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS)) \
              $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS))
 EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))

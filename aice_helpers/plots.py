@@ -1029,7 +1029,9 @@ def hazard_ratio_spread_plot(rows: pd.DataFrame, level_labels: Mapping[int, str]
                       else dict.fromkeys(rows["covariate"]))
     levels = sorted(level_labels)
     nrows = math.ceil(len(covariates) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH, 2.9 * nrows + 0.5), squeeze=False)
+    # a fixed grid: constrained layout costs more time than anything else in a figure of many log axes
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH, 2.9 * nrows + 0.5), squeeze=False, layout="none")
+    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.08, top=0.88 if title else 0.93, wspace=0.38, hspace=0.62)
     for ax, covariate in zip(axes.flat, covariates):
         part = rows[(rows["covariate"] == covariate) & np.isfinite(rows["beta"])]
         groups = [np.exp(part.loc[part["target_events"] == level, "beta"].to_numpy(float)) for level in levels]
@@ -1069,5 +1071,5 @@ def hazard_ratio_spread_plot(rows: pd.DataFrame, level_labels: Mapping[int, str]
     else:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8.5)
     if title:
-        fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
+        fig.suptitle(title, fontweight="bold", x=0.01, ha="left", y=0.99)
     return fig

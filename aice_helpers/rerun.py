@@ -107,6 +107,8 @@ NOT_RERUN: dict[str, str] = {
     "07_checking_the_paper": "it checks the paper's printed numbers against each other, whatever the data",
     "08_scorecard": "it sets the paper's numbers beside the book's synthetic cohort, and they are no target for "
                     "another cohort",
+    "lab_simulation": "it simulates studies from the book's synthetic cohort, so it would show the same pages "
+                      "whatever the data",
 }
 PER_PATIENT_FIGURES_NOTE = ("The waterfall and swimmer plots of the response chapter draw one mark per patient, "
                             "so a rerun leaves them out: what a rerun publishes is aggregates only.")
