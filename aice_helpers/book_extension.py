@@ -3,14 +3,19 @@
 sphinx-thebe registers its inline configuration script again when Sphinx reads the sources a second
 time in one build, which declares ``const THEBE_JS_URL`` twice and logs a console error; the
 pydata theme logs another when no colour mode was stored yet. Both are harmless but a clean console
-is part of the book's tests, so they are removed here rather than ignored there.
+is part of the book's tests, so they are removed here rather than ignored there. The root
+``index.html`` that Jupyter Book writes is a bare redirect, for which a browser may ask the server for
+``/favicon.ico``: the book's icon is copied there so that the request does not fail.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 DEFAULT_MODE = "light"
+ROOT_FAVICON = "favicon.ico"
 
 
 def _unique_scripts(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -28,6 +33,16 @@ def _unique_scripts(app: Any, pagename: str, templatename: str, context: dict, d
     scripts[:] = unique  # in place: Sphinx restores the shared list after each page
 
 
+def _copy_favicon_to_root(app: Any, exception: Exception | None) -> None:
+    """Copy the configured favicon to the output's root as favicon.ico (a PNG there is fine for browsers)."""
+    favicon = app.config.html_favicon
+    if exception is not None or app.builder.format != "html" or not favicon or "://" in str(favicon):
+        return
+    source = Path(app.confdir) / favicon
+    if source.is_file():
+        shutil.copyfile(source, Path(app.outdir) / ROOT_FAVICON)
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the page hook and the default colour mode."""
     app.config.html_context.setdefault("default_mode", DEFAULT_MODE)
@@ -35,4 +50,5 @@ def setup(app: Any) -> dict[str, Any]:
     # that tells Sphinx they hold equations, which leaves their formulas as raw TeX.
     app.set_html_assets_policy("always")
     app.connect("html-page-context", _unique_scripts, priority=900)
+    app.connect("build-finished", _copy_favicon_to_root)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

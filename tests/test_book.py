@@ -42,6 +42,12 @@ def test_book_was_built_with_every_chapter() -> None:
     assert not missing, f"pages missing from {BUILT_HTML}: {missing} (run `make book`)"
 
 
+def test_the_root_has_the_favicon_browsers_ask_for() -> None:
+    """The root index.html is a bare redirect: a browser may request /favicon.ico, which must exist."""
+    assert (BUILT_HTML / "favicon.ico").read_bytes() == (BUILT_HTML.parent.parent / "book" / "_static" /
+                                                          "favicon.png").read_bytes()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """Serve the built book on a loopback port for the browser."""
