@@ -4,8 +4,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .SUFFIXES:
-# Chapters execute in parallel, one per core.
-MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
+# Chapters execute in parallel, a kernel per core.
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS += --jobs=$(JOBS)
 
 PYTHON_BOOTSTRAP ?= python3
 VENV      := .venv
@@ -15,6 +16,7 @@ BUILD     := _build
 STAGE     := $(BUILD)/stage
 HTML      := $(BUILD)/html
 BUILT     := $(HTML)/.built
+EXECUTED_ALL := $(STAGE)/.executed
 
 # The chapters are the notebooks the table of contents lists, in its order.
 NOTEBOOKS := $(addsuffix .ipynb,$(shell grep -o 'notebooks/[A-Za-z0-9_]*' _toc.yml))
@@ -26,7 +28,6 @@ EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))
 HELPERS   := $(wildcard aice_helpers/*.py) tools/notebook_tools.py
 DATA      := $(wildcard data/*.csv data/published/*.yaml)
 PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
-PAPERMILL := $(PY) -m papermill --no-progress-bar --log-level WARNING --cwd notebooks --kernel python3
 JB_FLAGS  := -W -n --keep-going --quiet
 
 # The repository's own helper package comes first, whatever else the environment holds.
@@ -49,13 +50,17 @@ $(INSTALLED): requirements.txt pyproject.toml
 $(STAGE)/notebooks/%.ipynb: notebooks/%.ipynb $(HELPERS) $(DATA) $(INSTALLED)
 	@mkdir -p $(@D)
 	@echo "executing $<"
-	@$(PAPERMILL) $< $@.tmp.ipynb || { rm -f $@.tmp.ipynb $@; exit 1; }
-	@$(PY) tools/notebook_tools.py check $@.tmp.ipynb || { rm -f $@.tmp.ipynb $@; exit 1; }
-	@$(PY) tools/notebook_tools.py prepare $@.tmp.ipynb
-	@mv $@.tmp.ipynb $@
+	@$(PY) tools/notebook_tools.py execute $< $@ || { rm -f $@.tmp.ipynb $@; exit 1; }
+
+## Execute every chapter whose staged copy is out of date, a kernel per core, each kernel running
+## chapters one after another (tools/notebook_tools.py explains why and how they are kept apart).
+$(EXECUTED_ALL): $(NOTEBOOKS) $(HELPERS) $(DATA) $(INSTALLED)
+	@$(PY) tools/notebook_tools.py execute-stale $(JOBS) $(HELPERS) $(DATA) $(INSTALLED) -- \
+	  $(foreach nb,$(IN_ORDER),$(nb) $(STAGE)/$(nb))
+	@touch $@
 
 ## Render the staged book with warnings as errors, then publish it to _build/html in one move.
-$(BUILT): $(EXECUTED) $(PAGES) $(INSTALLED)
+$(BUILT): $(EXECUTED_ALL) $(PAGES) $(INSTALLED)
 	@mkdir -p $(STAGE)
 	@cp -p _config.yml _toc.yml $(STAGE)/
 	@mkdir -p $(STAGE)/book && cp -pr book/. $(STAGE)/book/
@@ -81,7 +86,7 @@ data: $(INSTALLED)
 	$(PY) -m aice_helpers generate
 
 ## Refresh the stored outputs of the chapters (the nbval baseline) on purpose, from the staged run.
-notebooks: $(EXECUTED)
+notebooks: $(EXECUTED_ALL)
 	@for nb in $(NOTEBOOKS); do \
 	  $(PY) tools/notebook_tools.py store $(STAGE)/$$nb $$nb; echo "stored outputs of $$nb"; done
 
