@@ -135,6 +135,8 @@ and without the paper's numbers. Where the text speaks of the synthetic cohort o
 results, the tables and figures below show your data instead.
 ```"""
 MEMORY_POLL_SECONDS = 0.5
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS = 3
 WARNING_LINE = re.compile(r"(\b\w*Warning: .*)$", re.MULTILINE)
 FORBIDDEN_OUTPUTS = (NOTEBOOKS_DIR, DATA_DIR, BOOK_DIR)
 DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
@@ -473,9 +475,27 @@ class ChapterRunner:
 
     def run(self, name: str, data_dir: Path, columns: Mapping[str, tuple[str, ...]], stage: Path,
             min_cell: int) -> ChapterRun:
-        """Execute one chapter into ``stage/notebooks``; raise ChapterFailed with its error message."""
+        """Execute one chapter into ``stage/notebooks``; raise ChapterFailed with its error message.
+
+        A kernel that dies before it answers was started at the same moment as another one and lost
+        the race for a TCP port (a known weakness of Jupyter kernels started in parallel): the
+        chapter is started again, up to KERNEL_START_ATTEMPTS times.
+        """
         output = stage / "notebooks" / f"{name}.ipynb"
         started = time.perf_counter()
+        for _ in range(KERNEL_START_ATTEMPTS):
+            returncode, stderr, peak_mb = self.executed_once(name, data_dir, columns, output, min_cell)
+            if returncode == 0 or KERNEL_START_FAILURE not in stderr or self.stopping:
+                break
+        run = ChapterRun(name, output, time.perf_counter() - started, peak_mb)
+        if returncode != 0:
+            raise ChapterFailed(f"chapter {name} failed: {chapter_error(output, stderr)}")
+        run.warnings = prepared_notebook(output)
+        return run
+
+    def executed_once(self, name: str, data_dir: Path, columns: Mapping[str, tuple[str, ...]], output: Path,
+                      min_cell: int) -> tuple[int, str, float]:
+        """Run papermill on one chapter; return its exit status, what it wrote to stderr, and its peak memory."""
         with self.lock:
             if self.stopping:
                 raise ChapterFailed(f"chapter {name} not run: another chapter failed")
@@ -492,11 +512,7 @@ class ChapterRunner:
         with self.lock:
             process.returncode = os.waitstatus_to_exitcode(status)
         watcher.stop()
-        run = ChapterRun(name, output, time.perf_counter() - started, watcher.peak_mb)
-        if process.returncode != 0:
-            raise ChapterFailed(f"chapter {name} failed: {chapter_error(output, stderr)}")
-        run.warnings = prepared_notebook(output)
-        return run
+        return process.returncode, stderr, watcher.peak_mb
 
     def stop(self) -> None:
         """Terminate the chapters still executing (only the processes this runner started)."""

@@ -618,3 +618,15 @@ def test_score_test_without_information_is_refused() -> None:
     """With no death the information at β = 0 is zero: a clear ValueError, not a division by zero."""
     with pytest.raises(ValueError, match="no information"):
         teaching.score_test_by_hand([1, 2, 3, 4], [0, 0, 0, 0], [0, 1, 0, 1])
+
+
+def test_newton_finds_the_maximum_the_search_finds() -> None:
+    """Newton–Raphson on the score and the information lands where the bounded search does."""
+    rng = np.random.default_rng(3)
+    time = rng.exponential(10, 300).round(1) + 0.1
+    event = (rng.random(300) < 0.7).astype(int)
+    x = (rng.random(300) < 0.4).astype(float)
+    assert teaching.newton_maximum(time, event, x) == pytest.approx(
+        teaching.partial_likelihood_maximum(time, event, x), abs=1e-7)
+    with pytest.raises(ValueError, match="no finite maximum"):
+        teaching.newton_maximum([1, 2, 3, 4], [1, 1, 0, 0], [1, 1, 0, 0])
