@@ -48,6 +48,7 @@ TOTAL_LABEL = "total"
 BETA_GRID = np.linspace(-3.0, 3.0, 601)
 BETA_SEARCH_BOUNDS = (-20.0, 20.0)
 BETA_TOLERANCE = 1e-12
+COVERAGE_TAIL = 1e-15  # binomial probability below which a count is left out of an exact coverage sum
 SEPARATION_MARGIN = 1e-3  # a maximiser this close to a search bound means log L has no peak
 TRANSFORM_LABELS = {"plain": "plain", "log": "log", "log-log": "log-log"}
 
@@ -689,7 +690,10 @@ def proportion_interval_coverage(n: int, true_rate: float, alpha: float = DEFAUL
 
     from aice_helpers.response import CI_METHOD_LABELS, STATSMODELS_CI_METHODS
 
-    counts = np.arange(n + 1)
+    # Counts whose probability is below COVERAGE_TAIL change no printed digit: left out, so that a cohort of
+    # a million patients sums over a few thousand counts instead of a million.
+    low, high = binom.ppf(COVERAGE_TAIL, n, true_rate), binom.isf(COVERAGE_TAIL, n, true_rate)
+    counts = np.arange(int(max(low - 1, 0)), int(min(high + 1, n)) + 1)
     weights = binom.pmf(counts, n, true_rate)
     rows = {}
     for method, label in CI_METHOD_LABELS.items():
