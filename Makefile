@@ -25,7 +25,7 @@ SLOWEST   := 04_cox 03_prognostic_factors lab_simulation
 IN_ORDER  := $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS)) \
              $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS))
 EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))
-HELPERS   := $(wildcard aice_helpers/*.py) tools/notebook_tools.py
+HELPERS   := $(shell find aice_helpers -name "*.py" | sort) tools/notebook_tools.py
 DATA      := $(wildcard data/*.csv data/published/*.yaml)
 PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
 JB_FLAGS  := -W -n --keep-going --quiet

@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser(
         "generate", help="write the synthetic cohort (deterministic from its seed), or a scaled one of any size",
         description="Write the book's synthetic cohort to data/ (or --out). With --patients N, write a scaled "
-                    "synthetic cohort of N patients instead (aice_helpers.scale), which needs --out.",
+                    "synthetic cohort of N patients instead (aice_helpers.synthetic.scale), which needs --out.",
         epilog="example: aice generate --patients 100000 --out cohort_100k/")
     generate.add_argument("--out", type=Path, default=None,
                           help="folder to write the three CSV files to (default: data/, for the book's cohort only)")
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--patients", type=int, default=None, metavar="N",
                           help="write a scaled synthetic cohort of N patients (resampled, jittered) to --out")
 
-    from aice_helpers.rerun import EXAMPLE, add_rerun_arguments
+    from aice_helpers.book.rerun import EXAMPLE, add_rerun_arguments
 
     rerun = commands.add_parser(
         "rerun", help="run the book's chapters on your cohort and build a book of the results",
@@ -53,12 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
 def run_generate(args: argparse.Namespace) -> int:
     """Write the book's synthetic cohort, or a scaled one with ``--patients``; return the exit status."""
     if args.patients is None:
-        from aice_helpers.synthesis import DEFAULT_SEED, write_synthetic_data
+        from aice_helpers.synthetic.generate import DEFAULT_SEED, write_synthetic_data
 
         seed = DEFAULT_SEED if args.seed is None else args.seed
         paths = write_synthetic_data(DATA_DIR if args.out is None else args.out, seed=seed)
     else:
-        from aice_helpers.scale import DEFAULT_SCALE_SEED, write_scaled_cohort
+        from aice_helpers.synthetic.scale import DEFAULT_SCALE_SEED, write_scaled_cohort
 
         if args.out is None or args.out.expanduser().resolve() == DATA_DIR.resolve() or args.patients < 1:
             print("generate --patients N needs N >= 1 and --out FOLDER other than data/ (the book's own cohort)",
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         return run_generate(args)
     if args.command == "rerun":
-        from aice_helpers.rerun import run_rerun
+        from aice_helpers.book.rerun import run_rerun
 
         return run_rerun(args)
     if args.command == "validate":
@@ -91,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data}: valid ({len(dataset.cohort)} patients)")
         return 0
     if args.command == "scorecard":
-        from aice_helpers.scorecard import run_scorecard
+        from aice_helpers.paper.scorecard import run_scorecard
 
         return run_scorecard(args.data, args.format, args.section)
     if args.command == "audit":
-        from aice_helpers.audit import run_audit
+        from aice_helpers.paper.audit import run_audit
 
         return run_audit(args.published, args.format)
     return 2

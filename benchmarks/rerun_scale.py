@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from aice_helpers.rerun import process_tree  # the rerun samples its chapters the same way
+from aice_helpers.book.rerun import process_tree  # the rerun samples its chapters the same way
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SIZES = (10_000, 100_000)

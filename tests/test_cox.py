@@ -1,4 +1,4 @@
-"""aice_helpers.cox against R `coxph` (fixtures always, live R when installed) and its edge cases.
+"""aice_helpers.stats.cox against R `coxph` (fixtures always, live R when installed) and its edge cases.
 
 The proportional-hazards tools are checked the same way: ``zph_score_test`` against R's ``cox.zph``
 (survival ≥ 3.0, a score test) for the km, rank and identity transforms, and the scaled Schoenfeld
@@ -28,8 +28,8 @@ from lifelines import CoxPHFitter
 from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import concordance_index
 
-from aice_helpers import cox as cox_module
-from aice_helpers.cox import (
+from aice_helpers.stats import cox as cox_module
+from aice_helpers.stats.cox import (
     GLOBAL_TERM,
     LIFELINES_FIT_OPTIONS,
     PAPER_TIES,

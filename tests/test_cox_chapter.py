@@ -1,7 +1,7 @@
-"""aice_helpers.cox_chapter: the tables of the multivariable Cox chapter.
+"""aice_helpers.pages.cox_chapter: the tables of the multivariable Cox chapter.
 
 Known values on hand-made data (codings, counts, ties, events per variable, reading a reference category);
-consistency with the scorecard and with aice_helpers.cox on the book's cohort (the same models, the same
+consistency with the scorecard and with aice_helpers.stats.cox on the book's cohort (the same models, the same
 statuses); the paper's own claims read from data/published (fixed numbers). The statistics underneath
 (Cox fits, the proportional-hazards score test) are checked against R in tests/test_cox.py.
 """
@@ -19,11 +19,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from aice_helpers import cox_chapter as cc  # noqa: E402
-from aice_helpers import plots, reproduce, scorecard, survival  # noqa: E402
-from aice_helpers.audit import audit_findings, contradicted_ids  # noqa: E402
+from aice_helpers.pages import cox_chapter as cc  # noqa: E402
+from aice_helpers.pages import plots
+from aice_helpers.paper import reproduce
+from aice_helpers.paper import scorecard
+from aice_helpers.stats import survival  # noqa: E402
+from aice_helpers.paper.audit import audit_findings, contradicted_ids  # noqa: E402
 from aice_helpers.contract import DATA_DIR  # noqa: E402
-from aice_helpers.cox import (  # noqa: E402
+from aice_helpers.stats.cox import (  # noqa: E402
     GLOBAL_TERM,
     NO_EVENTS_REASON,
     SEPARATION_REASON,

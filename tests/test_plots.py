@@ -1,4 +1,4 @@
-"""The survival figures of aice_helpers.plots: Kaplan–Meier with numbers at risk, grids, forest plots.
+"""The survival figures of aice_helpers.pages.plots: Kaplan–Meier with numbers at risk, grids, forest plots.
 
 Checked on the hand data of tests/test_survival.py and the lung fixture: what is drawn (steps,
 censor marks, medians, numbers at risk under the ticks, P values), and that a million patients
@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from aice_helpers import plots, survival  # noqa: E402
+from aice_helpers.pages import plots
+from aice_helpers.stats import survival  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HAND_TIMES = [2, 3, 4, 5, 6, 7, 8, 9, 11, 12]

@@ -1,4 +1,4 @@
-"""aice_helpers.prognostic on small hand-checkable cohorts and on cohorts built to give known survival.
+"""aice_helpers.pages.prognostic on small hand-checkable cohorts and on cohorts built to give known survival.
 
 The cohorts here are made in the tests (their survival values are chosen, not read from
 data/aice_cohort.csv, whose survival times are being calibrated). Where a number is the paper's,
@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aice_helpers import prognostic, survival
+from aice_helpers.pages import prognostic
+from aice_helpers.stats import survival
 from aice_helpers.published import FIELDS, load_published
-from aice_helpers.scorecard import (
+from aice_helpers.paper.scorecard import (
     STATUS_CONTRADICTED,
     STATUS_EXACT,
     STATUS_NOT_COMPARED,

@@ -12,9 +12,11 @@ import math
 import pandas as pd
 import pytest
 
-from aice_helpers import cox, safety, survival
+from aice_helpers.stats import cox
+from aice_helpers.pages import safety
+from aice_helpers.stats import survival
 from aice_helpers.data import Dataset
-from aice_helpers.reproduce import CODINGS, LEVEL_ALIAS_NOTE, Reproduced, reproduced_values
+from aice_helpers.paper.reproduce import CODINGS, LEVEL_ALIAS_NOTE, Reproduced, reproduced_values
 
 NOT_REPRODUCIBLE_IDS = (
     "methods.cisplatin.dose.min", "methods.study_period.start", "introduction.acs.deaths",

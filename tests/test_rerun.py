@@ -1,4 +1,4 @@
-"""``aice rerun``: the book on someone else's cohort (aice_helpers.rerun, chapter settings, small-cell masking).
+"""``aice rerun``: the book on someone else's cohort (aice_helpers.book.rerun, chapter settings, small-cell masking).
 
 Four reruns go end to end, each once per module: a data folder built to cause every kind of statistical
 trouble, with planted markers that must never be published, rerun with ``--min-cell 5``; a single CSV
@@ -25,12 +25,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aice_helpers import chapter, rerun, tables
+from aice_helpers.pages import chapter
+from aice_helpers.book import rerun
+from aice_helpers.pages import tables
 from aice_helpers.cli import main
 from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE, REPO_DIR
 from aice_helpers.data import load_dataset
 from aice_helpers.mapping import load_mapping
-from aice_helpers.scale import scaled_cohort
+from aice_helpers.synthetic.scale import scaled_cohort
 
 LEAK_ID_PREFIX = "ZZLEAK"
 LEAK_AGE = "41.37"  # one patient's age: no aggregate the chapters show can equal it

@@ -1,4 +1,4 @@
-"""Tests for aice_helpers.response: counts, exact and Wilson intervals, subgroup association tests."""
+"""Tests for aice_helpers.pages.response: counts, exact and Wilson intervals, subgroup association tests."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2, fisher_exact, norm
 
-from aice_helpers import response
+from aice_helpers.pages import response
 from aice_helpers.contract import RESPONSES
-from aice_helpers.response import (
+from aice_helpers.pages.response import (
     BEST_RESPONSE,
     TEST_FISHER,
     TEST_FREEMAN_HALTON,
@@ -272,7 +272,7 @@ def test_postop_regimens_group_cuts_at_two() -> None:
 
 
 def test_baseline_subgroup_factors_are_table1_plus_postop() -> None:
-    from aice_helpers.variables import TABLE1_CHARACTERISTICS
+    from aice_helpers.study import TABLE1_CHARACTERISTICS
 
     factors = response.baseline_subgroup_factors()
     assert list(factors) == [c.label for c in TABLE1_CHARACTERISTICS] + [response.POSTOP_LABEL]
@@ -320,7 +320,7 @@ def test_missing_columns_and_note() -> None:
 @pytest.fixture()
 def figure_data() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return a small cohort (6 PR, 5 SD, 4 PD incl. 1 new lesion) with survival and session months."""
-    from aice_helpers.synthesis_extras import response_detail_columns, session_months
+    from aice_helpers.synthetic.extras import response_detail_columns, session_months
 
     cohort = cohort_with({PR: 6, SD: 5, PD: 4})
     n = len(cohort)
@@ -346,7 +346,7 @@ def bar_colours(ax) -> list[str]:
 def test_waterfall_draws_one_bar_per_patient_coloured_by_response(figure_data) -> None:
     from matplotlib.colors import to_hex
 
-    from aice_helpers import plots
+    from aice_helpers.pages import plots
 
     cohort, _ = figure_data
     fig = plots.waterfall_plot(cohort)
@@ -365,7 +365,7 @@ def test_waterfall_draws_one_bar_per_patient_coloured_by_response(figure_data) -
 
 
 def test_waterfall_ignores_unmeasured_patients_and_reads_text_columns(figure_data) -> None:
-    from aice_helpers import plots
+    from aice_helpers.pages import plots
 
     cohort, _ = figure_data
     as_text = cohort.astype({"best_pct_change": str, "new_lesion": str})
@@ -378,7 +378,7 @@ def test_waterfall_ignores_unmeasured_patients_and_reads_text_columns(figure_dat
 def test_swimmer_draws_bars_sessions_and_end_markers(figure_data) -> None:
     from matplotlib.colors import to_hex
 
-    from aice_helpers import plots
+    from aice_helpers.pages import plots
 
     cohort, procedures = figure_data
     fig = plots.swimmer_plot(cohort, procedures)
@@ -397,7 +397,7 @@ def test_swimmer_draws_bars_sessions_and_end_markers(figure_data) -> None:
 
 
 def test_swimmer_limits_patients_deterministically_and_says_so(figure_data) -> None:
-    from aice_helpers import plots
+    from aice_helpers.pages import plots
 
     cohort, procedures = figure_data
     first = plots.swimmer_plot(cohort, procedures, max_patients=5)
@@ -411,7 +411,7 @@ def test_swimmer_limits_patients_deterministically_and_says_so(figure_data) -> N
 
 
 def test_figures_of_a_million_patients_draw_a_bounded_number_of_marks() -> None:
-    from aice_helpers import plots
+    from aice_helpers.pages import plots
 
     n = 1_000_000
     rng = np.random.default_rng(0)
@@ -439,7 +439,7 @@ def test_figures_of_a_million_patients_draw_a_bounded_number_of_marks() -> None:
 
 
 def test_evenly_spaced_positions_keep_both_ends() -> None:
-    from aice_helpers.plots import evenly_spaced_positions
+    from aice_helpers.pages.plots import evenly_spaced_positions
 
     assert evenly_spaced_positions(10, 3).tolist() == [0, 4, 9]  # 4.5 rounds to even
     assert evenly_spaced_positions(3, 10).tolist() == [0, 1, 2]

@@ -1,4 +1,4 @@
-"""Tests for aice_helpers.safety: worst grades, Table 5 per patient and per procedure, grade summary."""
+"""Tests for aice_helpers.pages.safety: worst grades, Table 5 per patient and per procedure, grade summary."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from aice_helpers.contract import AE_EVENTS, SIR_GRADES
-from aice_helpers.safety import (
+from aice_helpers.pages.safety import (
     COUNT,
     CYCLE,
     EVENT,
@@ -122,7 +122,7 @@ def test_grade_summary_patients_sessions_and_events() -> None:
 
 # ----------------------------------------------------------------------------- the chapter's tables
 
-from aice_helpers import safety  # noqa: E402
+from aice_helpers.pages import safety  # noqa: E402
 from aice_helpers.published import load_published  # noqa: E402
 
 PUBLISHED = load_published()
@@ -230,7 +230,7 @@ def test_sir_tables_cover_every_grade() -> None:
 def test_worst_grade_counts_and_bars() -> None:
     from matplotlib.colors import to_hex
 
-    from aice_helpers import plots
+    from aice_helpers.pages import plots
 
     counts = safety.worst_grade_counts(paper_events())
     assert counts.loc["Myelosuppression"].tolist() == [9, 2, 4, 2]
@@ -268,7 +268,7 @@ def test_display_helpers_round_and_rename() -> None:
 
 
 def test_text_tables_fit_the_chapters_column_width() -> None:
-    from aice_helpers.chapter import DISPLAY_OPTIONS
+    from aice_helpers.pages.chapter import DISPLAY_OPTIONS
 
     width = DISPLAY_OPTIONS["display.max_colwidth"]
     for table in (safety.sir_grades_table(), safety.sir_versus_ctcae()):

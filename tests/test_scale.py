@@ -1,4 +1,4 @@
-"""Scaled synthetic cohorts (aice_helpers.scale) and ``aice generate --patients``."""
+"""Scaled synthetic cohorts (aice_helpers.synthetic.scale) and ``aice generate --patients``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from aice_helpers.cli import main
 from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE
 from aice_helpers.data import load_dataset
-from aice_helpers.scale import scaled_cohort, write_scaled_cohort
+from aice_helpers.synthetic.scale import scaled_cohort, write_scaled_cohort
 
 VALIDATED_PATIENTS = 2_000
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from aice_helpers import scorecard
+from aice_helpers.paper import scorecard
 from aice_helpers.contract import COHORT_FILE, DATA_DIR
 from aice_helpers.data import Dataset, load_dataset
-from aice_helpers.reproduce import Reproduced
-from aice_helpers.scorecard import (
+from aice_helpers.paper.reproduce import Reproduced
+from aice_helpers.paper.scorecard import (
     SCORECARD_STATUSES,
     STATUS_CONTRADICTED,
     STATUS_EXACT,
@@ -31,8 +31,8 @@ from aice_helpers.scorecard import (
     scorecard_summary,
     scorecard_table,
 )
-from aice_helpers.synthesis import HISTOLOGY_ADJUSTED_SUBTYPE
-from aice_helpers.tables import slug
+from aice_helpers.synthetic.generate import HISTOLOGY_ADJUSTED_SUBTYPE
+from aice_helpers.pages.tables import slug
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -107,10 +107,10 @@ def test_contradicted_overrides_everything() -> None:
 
 def test_contradicted_ids_come_from_the_audit(monkeypatch: pytest.MonkeyPatch, dataset: Dataset,
                                               published: pd.DataFrame) -> None:
-    fake = types.ModuleType("aice_helpers.audit")
+    fake = types.ModuleType("aice_helpers.paper.audit")
     fake.audit_findings = lambda frame: [("finding", len(frame))]
     fake.contradicted_ids = lambda findings: {"table1.sex.male", "methods.cisplatin.dose.min"}
-    monkeypatch.setitem(sys.modules, "aice_helpers.audit", fake)
+    monkeypatch.setitem(sys.modules, "aice_helpers.paper.audit", fake)
     statuses = scorecard_table(dataset, published, sections=["table1", "methods"]).set_index("id")["status"]
     assert statuses["table1.sex.male"] == STATUS_CONTRADICTED
     assert statuses["methods.cisplatin.dose.min"] == STATUS_CONTRADICTED
@@ -163,7 +163,7 @@ def test_not_reproducible_numbers(table: pd.DataFrame) -> None:
 
 
 def test_survival_rows_hold_the_registry_values(table: pd.DataFrame, dataset: Dataset) -> None:
-    from aice_helpers.survival import median_spss
+    from aice_helpers.stats.survival import median_spss
 
     direct = median_spss(dataset.cohort["pfs_months"], dataset.cohort["pfs_event"])
     row = table.set_index("id").loc["results.survival.pfs.median"]
@@ -240,7 +240,7 @@ def test_cli_missing_data_folder_exits_1_without_traceback(tmp_path: Path) -> No
 
 def test_without_the_audit_module_nothing_is_contradicted(monkeypatch: pytest.MonkeyPatch,
                                                           published: pd.DataFrame) -> None:
-    monkeypatch.setitem(sys.modules, "aice_helpers.audit", None)  # import now fails as if the module were absent
+    monkeypatch.setitem(sys.modules, "aice_helpers.paper.audit", None)  # import now fails as if the module were absent
     assert scorecard.contradicted_by_audit(published) == set()
 
 
@@ -333,7 +333,7 @@ def test_scorecard_status_bars(table: pd.DataFrame) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from aice_helpers import plots
+    from aice_helpers.pages import plots
 
     summary = scorecard.summary_by_section(table)
     figure = plots.scorecard_status_bars(summary)

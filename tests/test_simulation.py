@@ -1,4 +1,4 @@
-"""The simulation lab (aice_helpers.simulation): reproducible seeds, correct simulators, correct summaries.
+"""The simulation lab (aice_helpers.analyses.simulation): reproducible seeds, correct simulators, correct summaries.
 
 Statistical checks use a fixed seed, so they are deterministic; their tolerances are set from the Monte
 Carlo error (three standard errors) so that they would also hold for almost any other seed.
@@ -16,8 +16,9 @@ import pytest
 from lifelines import LogLogisticFitter, LogNormalFitter, WeibullFitter
 from scipy import stats
 
-from aice_helpers import plots, simulation
-from aice_helpers.cox import fit_cox
+from aice_helpers.pages import plots
+from aice_helpers.analyses import simulation
+from aice_helpers.stats.cox import fit_cox
 from aice_helpers.data import Dataset
 
 EXPONENTIAL = simulation.TrueModel("exponential", stats.expon(scale=20.0))

@@ -1,4 +1,4 @@
-"""aice_helpers.survival against R `survival` (fixtures always, live R when installed) and by hand.
+"""aice_helpers.stats.survival against R `survival` (fixtures always, live R when installed) and by hand.
 
 Tolerance: RTOL = 1e-6 relative wherever Python and R compute the same thing (achieved: ~1e-15
 for S(t) and its intervals, exact for times, ~1e-15 for log-rank). Medians and interval limits are
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from aice_helpers.cox import ModelWarning
-from aice_helpers.survival import (
+from aice_helpers.stats.cox import ModelWarning
+from aice_helpers.stats.survival import (
     TRANSFORMS,
     MedianEstimate,
     km_fit,
@@ -364,7 +364,7 @@ def test_subgroup_table_rejects_levels_missing_from_order():
 # ---------------------------------------------------------------------------------------------
 # Interval methods side by side, intervals read backwards, P values as printed
 
-from aice_helpers.survival import (  # noqa: E402
+from aice_helpers.stats.survival import (  # noqa: E402
     MEDIAN_INTERVAL_METHODS,
     ci_bands,
     collett_density,
@@ -533,7 +533,7 @@ def test_counted_logrank_equals_lifelines(n: int) -> None:
     patient alone at risk included."""
     from lifelines.statistics import multivariate_logrank_test
 
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     rng = np.random.default_rng(n)
     group = np.array(["a", "b", "c", "d"] * (n // 4 + 1))[:n]
@@ -555,7 +555,7 @@ def test_counted_logrank_equals_lifelines(n: int) -> None:
 
 def test_logrank_without_any_event_is_not_testable() -> None:
     """All censored: nothing to compare, so χ² and P are missing with the reason, never a P of 1."""
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     result = survival.logrank([1.0, 2.0, 3.0, 4.0], [0, 0, 0, 0], ["a", "b", "a", "b"])
     assert math.isnan(result.chisq) and math.isnan(result.p)
@@ -565,7 +565,7 @@ def test_logrank_without_any_event_is_not_testable() -> None:
 
 
 def test_no_events_leave_the_median_not_reached_and_landmarks_at_one() -> None:
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     time, event = [1.0, 2.0, 3.0, 4.0, 5.0], [0, 0, 0, 0, 0]
     median = survival.median_spss(time, event)
@@ -576,7 +576,7 @@ def test_no_events_leave_the_median_not_reached_and_landmarks_at_one() -> None:
 
 
 def test_no_censoring_leaves_the_reverse_followup_not_estimable() -> None:
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     follow = survival.median_followup([1.0, 2.0, 3.0, 4.0], [1, 1, 1, 1])
     assert follow.notes == ("no censored observation: reverse Kaplan-Meier median not estimable",)
@@ -588,7 +588,7 @@ def test_subgroup_table_with_a_group_without_events() -> None:
     """The eventless group's median is not reached; its hazard ratio separates (a ModelWarning), the P is kept."""
     frame = pd.DataFrame({"time": [1.0, 2, 3, 4, 5, 6, 7, 8], "event": [1, 1, 1, 1, 0, 0, 0, 0],
                           "group": ["a", "a", "a", "a", "b", "b", "b", "b"]})
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     with pytest.warns(ModelWarning) as record:  # also the engine's own convergence warning
         table = survival.subgroup_table(frame, "time", "event", "group").set_index("level")

@@ -1,4 +1,4 @@
-"""Tests for aice_helpers.synthesis_extras: depth of response and session months."""
+"""Tests for aice_helpers.synthetic.extras: depth of response and session months."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from aice_helpers.contract import RESPONSES
-from aice_helpers.synthesis_extras import (
+from aice_helpers.synthetic.extras import (
     BEST_PCT_CHANGE,
     BEST_RESPONSE,
     CYCLE,

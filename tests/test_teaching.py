@@ -1,10 +1,10 @@
-"""The primer's worked examples (aice_helpers.teaching) against hand arithmetic and against the library.
+"""The primer's worked examples (aice_helpers.pages.teaching) against hand arithmetic and against the library.
 
 Two kinds of check. First, the ten-patient and four-patient examples are small enough to do with a
 pencil: the expected values are written out as fractions in each test's docstring and compared
 exactly (to floating-point rounding). Second, every by-hand table must give what the results
 chapters get from the library: S(t) from lifelines, Greenwood SE and intervals from
-aice_helpers.survival, the log-rank chi-square from aice_helpers.survival.logrank and lifelines, and
+aice_helpers.stats.survival, the log-rank chi-square from aice_helpers.stats.survival.logrank and lifelines, and
 the Cox β and SE from fit_cox(..., ties="breslow"). Those are checked on the primer's examples and on
 R's lung data set (228 patients, many ties), the fixture the survival tests already use.
 """
@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 from lifelines.statistics import logrank_test
 
-from aice_helpers import teaching
-from aice_helpers.cox import fit_cox
-from aice_helpers.survival import (
+from aice_helpers.pages import teaching
+from aice_helpers.stats.cox import fit_cox
+from aice_helpers.stats.survival import (
     TRANSFORMS,
     ci_bands,
     km_fit,
@@ -476,7 +476,7 @@ def chi2_sf(statistic: float) -> float:
 
 def test_two_group_tests_match_the_subgroup_tables(dataset) -> None:
     """On the book's cohort: the log-rank P and the Wald P of every two-group factor are those of Tables S1/S2."""
-    from aice_helpers import prognostic
+    from aice_helpers.pages import prognostic
 
     for endpoint in ("os", "pfs"):
         tests = teaching.two_group_tests(dataset.cohort, endpoint)
@@ -491,7 +491,7 @@ def test_two_group_tests_match_the_subgroup_tables(dataset) -> None:
 
 def test_multiple_testing_table_matches_the_chapter_summary(dataset) -> None:
     """As many rows as log-rank tests; Bonferroni and Holm keep as many as multiple_testing_summary counts."""
-    from aice_helpers import prognostic
+    from aice_helpers.pages import prognostic
 
     tables = {endpoint: prognostic.subgroup_tables(dataset.cohort, endpoint) for endpoint in ("os", "pfs")}
     table = teaching.multiple_testing_table(tables)
@@ -505,7 +505,7 @@ def test_multiple_testing_table_matches_the_chapter_summary(dataset) -> None:
 
 def test_subgroup_median_three_ways(dataset) -> None:
     """Each group's rows are median_three_ways of that group; the groups add up to the cohort."""
-    from aice_helpers import prognostic
+    from aice_helpers.pages import prognostic
 
     table = teaching.subgroup_median_three_ways(dataset.cohort, "os", "tumor_site")
     frame = prognostic.factor_frame(dataset.cohort, "os", prognostic.FACTORS_BY_KEY["tumor_site"])
@@ -522,7 +522,7 @@ def test_subgroup_median_three_ways(dataset) -> None:
 def test_proportion_interval_coverage_by_hand() -> None:
     """n = 2, p = 1/2: x = 0, 1, 2 with chances 1/4, 1/2, 1/4; each interval covers 1/2 for the x whose
     limits hold it. Clopper–Pearson never covers less than 95%; Wilson averages close to 95%."""
-    from aice_helpers.response import proportion_ci
+    from aice_helpers.pages.response import proportion_ci
 
     table = teaching.proportion_interval_coverage(2, 0.5)
     for method, label in (("clopper_pearson", "Clopper–Pearson (exact)"), ("wilson", "Wilson score")):
@@ -536,7 +536,7 @@ def test_proportion_interval_coverage_by_hand() -> None:
 
 def test_response_rate_denominators(dataset) -> None:
     """The patients row is the ORR and DCR of the response chapter; the sessions row divides the same counts."""
-    from aice_helpers.response import disease_control_rate, objective_response_rate
+    from aice_helpers.pages.response import disease_control_rate, objective_response_rate
 
     cohort = dataset.cohort
     table = teaching.response_rate_denominators(cohort, 216)
@@ -549,7 +549,7 @@ def test_response_rate_denominators(dataset) -> None:
 
 def test_disease_control_breakdown(dataset) -> None:
     """CR + PR + SD patients add up to the DCR's numerator; the shares of disease control add up to 100%."""
-    from aice_helpers.response import disease_control_rate
+    from aice_helpers.pages.response import disease_control_rate
 
     table = teaching.disease_control_breakdown(dataset.cohort)
     assert table.index.tolist() == ["CR", "PR", "SD"]
@@ -561,7 +561,7 @@ def test_disease_control_breakdown(dataset) -> None:
 def test_adverse_event_counting(dataset) -> None:
     """The invented patient: pain after three sessions (3 sessions, 3 records, 1 patient), pyrexia recorded
     twice after one session (1, 2, 1). On the cohort the patient and session counts are Table 5's totals."""
-    from aice_helpers import safety
+    from aice_helpers.pages import safety
 
     toy = teaching.adverse_event_counting(teaching.three_session_example(), 1, 3)
     assert toy.loc["Pain", ["patients", "sessions", "records"]].tolist() == [1, 3, 3]
@@ -579,7 +579,7 @@ def test_adverse_event_counting(dataset) -> None:
 
 def test_status_parts_explain_the_row_status(dataset, published) -> None:
     """The row's status is the worst of its parts, for an estimate with limits and for a bare number."""
-    from aice_helpers import scorecard
+    from aice_helpers.paper import scorecard
 
     table = scorecard.scorecard_table(dataset, published)
     for entry_id in ("table3.stage.hr", "results.survival.os.median", "safety.grade_d.pct", "table1.sex.male"):

@@ -56,7 +56,7 @@ from aice_helpers.data import (
     text_frame,
 )
 from aice_helpers.mapping import ColumnMapping, MappingError, apply_mapping, load_mapping
-from aice_helpers.variables import TABLE1_CHARACTERISTICS
+from aice_helpers.study import TABLE1_CHARACTERISTICS
 
 NOTEBOOKS_DIR = REPO_DIR / "notebooks"
 BOOK_DIR = REPO_DIR / "book"
@@ -393,8 +393,8 @@ def write_columns(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, tupl
 
 def chapter_environment(columns: Mapping[str, tuple[str, ...]], min_cell: int) -> dict[str, str]:
     """Return the environment a chapter's kernel runs in: the package importable, the rerun's settings."""
-    from aice_helpers.chapter import MIN_CELL_ENV, REQUIRED_COLUMNS_ENV, VALIDATED_ENV  # imports matplotlib
-    from aice_helpers.response import PER_PATIENT_FIGURES_ENV
+    from aice_helpers.pages.chapter import MIN_CELL_ENV, REQUIRED_COLUMNS_ENV, VALIDATED_ENV  # imports matplotlib
+    from aice_helpers.pages.response import PER_PATIENT_FIGURES_ENV
 
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_DIR), environment.get("PYTHONPATH"))))

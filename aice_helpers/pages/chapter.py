@@ -21,8 +21,8 @@ import pandas as pd
 
 from aice_helpers.contract import CONTRACT, DATA_DIR
 from aice_helpers.data import ALL_FILES, Dataset, load_dataset, load_validated_dataset
-from aice_helpers.plots import use_book_style
-from aice_helpers.tables import install_small_count_masking
+from aice_helpers.pages.plots import use_book_style
+from aice_helpers.pages.tables import install_small_count_masking
 
 REQUIRED_COLUMNS_ENV = "AICE_REQUIRED_COLUMNS"
 MIN_CELL_ENV = "AICE_MIN_CELL"

@@ -1,15 +1,15 @@
 """Worked examples of the survival primer: tiny hand-made data sets and the tables behind each method.
 
 Every table here is computed from its textbook formula, one step per column, so that a reader can
-follow it with a pencil. The library the results chapters use (:mod:`aice_helpers.survival`,
-:mod:`aice_helpers.cox`, lifelines) is called only where a page sets the hand computation beside it;
+follow it with a pencil. The library the results chapters use (:mod:`aice_helpers.stats.survival`,
+:mod:`aice_helpers.stats.cox`, lifelines) is called only where a page sets the hand computation beside it;
 ``tests/test_teaching.py`` checks that the two agree.
 
 Two further groups of functions serve the text around those tables: the numbers the primer quotes in
 its prose, which the notebooks glue into the text (myst-nb) instead of typing them, and the small
 computations that the solutions of the results chapters' exercises need.
 
-Conventions (as in :mod:`aice_helpers.survival`): a patient censored at the same time as a death is
+Conventions (as in :mod:`aice_helpers.stats.survival`): a patient censored at the same time as a death is
 still at risk at that death; ties among deaths are kept together (one row per distinct time); the
 Cox partial likelihood treats tied deaths as Breslow does.
 """
@@ -26,9 +26,9 @@ from lifelines.statistics import logrank_test
 from scipy.optimize import minimize_scalar
 from scipy.stats import chi2, norm
 
-from .cox import DEFAULT_ALPHA, fit_cox
-from .plots import use_book_style
-from .survival import (
+from aice_helpers.stats.cox import DEFAULT_ALPHA, fit_cox
+from aice_helpers.pages.plots import use_book_style
+from aice_helpers.stats.survival import (
     COLLETT_EPSILON,
     MEDIAN_PROBABILITY,
     PROBABILITY_TOLERANCE,
@@ -273,7 +273,7 @@ def logrank_by_hand(
 def logrank_three_ways(
     time: Sequence[float], event: Sequence[int], group: Sequence, group1: object | None = None
 ) -> pd.DataFrame:
-    """The log-rank chi-square and P by hand, by aice_helpers.survival.logrank and by lifelines' logrank_test."""
+    """The log-rank chi-square and P by hand, by aice_helpers.stats.survival.logrank and by lifelines' logrank_test."""
     t, e = _as_arrays(time, event)
     labels, first, _ = _group_one(group, group1)
     hand = logrank_by_hand(t, e, labels, first)["value"]
@@ -282,7 +282,7 @@ def logrank_three_ways(
     library = logrank_test(t[one], t[~one], e[one], e[~one])
     rows = {
         "by hand (this page)": (hand.iloc[4], hand.iloc[5]),
-        "aice_helpers.survival.logrank": (helper.chisq, helper.p),
+        "aice_helpers.stats.survival.logrank": (helper.chisq, helper.p),
         "lifelines.statistics.logrank_test": (float(library.test_statistic), float(library.p_value)),
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=["chi-square", "P"]).rename_axis("computed by")
@@ -627,7 +627,7 @@ def four_tests_of_one_binary_covariate(time: Sequence[float], event: Sequence[in
 def two_group_tests(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """For every factor of the prognostic chapter that splits the patients in two groups: the log-rank P
     beside the Cox score, likelihood-ratio and Wald P of the same comparison (Breslow ties)."""
-    from aice_helpers import prognostic
+    from aice_helpers.pages import prognostic
 
     rows = []
     for factor in prognostic.FACTORS:
@@ -666,7 +666,7 @@ def multiple_testing_table(tables: Mapping[str, pd.DataFrame], alpha: float = 0.
 def subgroup_median_three_ways(cohort: pd.DataFrame, endpoint: str, factor_key: str,
                                alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
     """median_three_ways for every group of one factor of the prognostic chapter (group sizes beside)."""
-    from aice_helpers import prognostic
+    from aice_helpers.pages import prognostic
 
     factor = prognostic.FACTORS_BY_KEY[factor_key]
     frame = prognostic.factor_frame(cohort, endpoint, factor)
@@ -688,7 +688,7 @@ def proportion_interval_coverage(n: int, true_rate: float, alpha: float = DEFAUL
     from scipy.stats import binom
     from statsmodels.stats.proportion import proportion_confint
 
-    from aice_helpers.response import CI_METHOD_LABELS, STATSMODELS_CI_METHODS
+    from aice_helpers.pages.response import CI_METHOD_LABELS, STATSMODELS_CI_METHODS
 
     # Counts whose probability is below COVERAGE_TAIL change no printed digit: left out, so that a cohort of
     # a million patients sums over a few thousand counts instead of a million.
@@ -716,7 +716,7 @@ def coverage_over_rates(n: int, rates: Sequence[float], alpha: float = DEFAULT_A
 def response_rate_denominators(cohort: pd.DataFrame, n_sessions: int | None) -> pd.DataFrame:
     """ORR and DCR with two denominators: every patient (right) and every AICE session (wrong: response is
     judged once per patient), in percent."""
-    from aice_helpers.response import DISEASE_CONTROL_RESPONSES, OBJECTIVE_RESPONSES, best_responses
+    from aice_helpers.pages.response import DISEASE_CONTROL_RESPONSES, OBJECTIVE_RESPONSES, best_responses
 
     responses = best_responses(cohort)
     counts = {"ORR": int(responses.isin(OBJECTIVE_RESPONSES).sum()),
@@ -735,7 +735,7 @@ def response_rate_denominators(cohort: pd.DataFrame, n_sessions: int | None) -> 
 def disease_control_breakdown(cohort: pd.DataFrame) -> pd.DataFrame:
     """The patients with disease control (CR, PR or SD) by best response: how many, their share of all
     patients (%) and their share of the patients with disease control (%)."""
-    from aice_helpers.response import DISEASE_CONTROL_RESPONSES, response_counts
+    from aice_helpers.pages.response import DISEASE_CONTROL_RESPONSES, response_counts
 
     counts = response_counts(cohort).loc[list(DISEASE_CONTROL_RESPONSES), "n"]
     controlled = int(counts.sum())
@@ -756,7 +756,7 @@ def adverse_event_counting(adverse_events: pd.DataFrame, n_patients: int,
                            n_sessions: int | None = None) -> pd.DataFrame:
     """Each kind of adverse event counted three ways: patients who had it (at their worst grade), sessions
     after which it occurred, and the records in the file; with percentages of patients and of sessions."""
-    from aice_helpers.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
+    from aice_helpers.pages.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
 
     records = adverse_events[[PATIENT_ID, CYCLE, EVENT]].astype({EVENT: str})
     table = pd.DataFrame({"patients": records.drop_duplicates([PATIENT_ID, EVENT]).groupby(EVENT).size(),
@@ -776,7 +776,7 @@ def adverse_event_counting(adverse_events: pd.DataFrame, n_patients: int,
 def status_parts(table: pd.DataFrame, published: pd.DataFrame, entry_id: str) -> pd.DataFrame:
     """Why one scorecard row has its status: the estimate and each printed limit with the published and the
     reproduced number, the tolerance and the status of that part alone (the row takes the worst)."""
-    from aice_helpers import scorecard
+    from aice_helpers.paper import scorecard
 
     entry = scorecard.published_entries(published.loc[[entry_id]])[entry_id]
     row = table.set_index("id").loc[entry_id]
@@ -799,7 +799,7 @@ def tolerance_what_if(cases: Sequence[tuple[str, float, float, int]]) -> pd.Data
     and the gap measured the way the rule measures it: |log(reproduced / published)| for ratios, the absolute
     difference otherwise, none for P values (whose rule is the side of 0.05). The two numbers are shown as
     text, exactly as given."""
-    from aice_helpers import scorecard
+    from aice_helpers.paper import scorecard
 
     rows = []
     for kind, published, reproduced, decimals in cases:

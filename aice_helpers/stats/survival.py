@@ -28,7 +28,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from scipy.stats import chi2, norm
 
-from .cox import DEFAULT_ALPHA, ModelWarning, dummy_indicators, fit_cox
+from aice_helpers.stats.cox import DEFAULT_ALPHA, ModelWarning, dummy_indicators, fit_cox
 
 MEDIAN_PROBABILITY = 0.5
 COLLETT_EPSILON = 0.05  # Collett's ε: density from the times where S crosses 0.5 + ε and 0.5 − ε

@@ -47,7 +47,7 @@ SMALLEST_DIAMETER_CM, SMALLEST_NLR, SMALLEST_TIME_MONTHS = 0.1, 0.01, 0.1
 @lru_cache(maxsize=1)
 def base_tables() -> dict[str, pd.DataFrame]:
     """Return the generator's three tables that scaled cohorts resample (built once per process)."""
-    from aice_helpers.synthesis import DEFAULT_SEED, synthetic_tables
+    from aice_helpers.synthetic.generate import DEFAULT_SEED, synthetic_tables
 
     return synthetic_tables(DEFAULT_SEED, calibration_iterations=BASE_CALIBRATION_ITERATIONS)
 

@@ -13,7 +13,7 @@ entry from the published metadata:
 Ids the data cannot reproduce (doses, dates, literature figures, discussion claims, one case
 report) are simply absent; the scorecard shows them as "not reproducible from data".
 
-Codings follow the paper: Table 1's groupings (variables.py); the Cox models of Tables 3/4 use
+Codings follow the paper: Table 1's groupings (study.py); the Cox models of Tables 3/4 use
 size >= 10 vs < 10 cm, metastasis yes vs no, post-AICE regimens 0-1 vs >= 2, grade G3 vs G1+G2,
 stage IV vs III, cycles 1 vs >= 2, best response SD+PD vs PR (no CR occurred; CR counts with PR),
 NLR > 3 vs <= 3, with Breslow ties (SPSS).
@@ -28,7 +28,12 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from aice_helpers import cox, response, safety, survival, tables, variables
+from aice_helpers.stats import cox
+from aice_helpers.pages import response
+from aice_helpers.pages import safety
+from aice_helpers.stats import survival
+from aice_helpers.pages import tables
+from aice_helpers import study
 from aice_helpers.contract import AE_EVENTS, RESPONSES
 from aice_helpers.data import Dataset
 
@@ -74,7 +79,7 @@ class Coding:
 
 def _size_indicator(cohort: pd.DataFrame) -> pd.Series:
     """Return 1 for a maximum diameter of 10 cm or more (Table 1's split)."""
-    return cox.threshold_indicator(cohort["max_diameter_cm"], ">=", variables.DIAMETER_CUTOFF_CM)
+    return cox.threshold_indicator(cohort["max_diameter_cm"], ">=", study.DIAMETER_CUTOFF_CM)
 
 
 def _metastasis_indicator(cohort: pd.DataFrame) -> pd.Series:
@@ -109,7 +114,7 @@ def _no_response_indicator(cohort: pd.DataFrame) -> pd.Series:
 
 def _high_nlr_indicator(cohort: pd.DataFrame) -> pd.Series:
     """Return 1 for NLR above 3."""
-    return cox.threshold_indicator(cohort["nlr"], ">", variables.NLR_CUTOFF)
+    return cox.threshold_indicator(cohort["nlr"], ">", study.NLR_CUTOFF)
 
 
 CODINGS: dict[str, Coding] = {
@@ -159,7 +164,7 @@ def cohort_size_values(dataset: Dataset) -> Values:
 def table1_values(dataset: Dataset) -> Values:
     """Return Table 1's counts (table1.<variable>.<level>), its percentages follow from them."""
     values: Values = {}
-    for characteristic in variables.TABLE1_CHARACTERISTICS:
+    for characteristic in study.TABLE1_CHARACTERISTICS:
         groups = pd.Series(characteristic.grouping(dataset.cohort))
         counts = tables.counts_and_percents(groups)
         for level_id, n in zip(characteristic.level_ids, counts["n"]):
@@ -188,7 +193,7 @@ def subsequent_therapy_values(dataset: Dataset) -> Values:
     """Return the counts of therapy after AICE: any, and each kind (none and unknown included)."""
     kinds = dataset.cohort["subsequent_therapy"].astype(str)
     values = {"results.subsequent_therapy.any": Reproduced(int((~kinds.isin(UNTREATED_AFTER_AICE)).sum()))}
-    for kind in variables.SUBSEQUENT_LABELS:
+    for kind in study.SUBSEQUENT_LABELS:
         values[f"results.subsequent_therapy.{kind}"] = Reproduced(int((kinds == kind).sum()))
     return values
 

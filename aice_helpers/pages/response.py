@@ -28,10 +28,10 @@ from scipy.stats.contingency import expected_freq
 from statsmodels.stats.proportion import proportion_confint
 
 from aice_helpers.contract import COHORT_COLUMNS, RESPONSES, contract_column
-from aice_helpers.scorecard import STATUS_NOT_COMPARED, comparison_status
-from aice_helpers.synthesis_extras import BEST_PCT_CHANGE, SESSION_MONTH
-from aice_helpers.tables import comparison_with_published, published_or_none
-from aice_helpers.variables import TABLE1_CHARACTERISTICS
+from aice_helpers.paper.scorecard import STATUS_NOT_COMPARED, comparison_status
+from aice_helpers.synthetic.extras import BEST_PCT_CHANGE, SESSION_MONTH
+from aice_helpers.pages.tables import comparison_with_published, published_or_none
+from aice_helpers.study import TABLE1_CHARACTERISTICS
 
 
 BEST_RESPONSE = contract_column(COHORT_COLUMNS, "best_response")

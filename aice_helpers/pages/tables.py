@@ -6,8 +6,8 @@ from collections.abc import Callable, Collection, Sequence
 
 import pandas as pd
 
-from aice_helpers.scorecard import STATUS_CONTRADICTED, STATUS_EXACT, comparison_status, rounds_to
-from aice_helpers.variables import TABLE1_CHARACTERISTICS, Characteristic
+from aice_helpers.paper.scorecard import STATUS_CONTRADICTED, STATUS_EXACT, comparison_status, rounds_to
+from aice_helpers.study import TABLE1_CHARACTERISTICS, Characteristic
 
 PERCENT_DECIMALS = 1
 PUBLISHED_PERCENT_TOLERANCE = 0.1  # printed percentages are rounded to one decimal
@@ -164,7 +164,7 @@ def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
 def therapy_after_aice_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
                                       contradicted: Collection[str] = ()) -> pd.DataFrame:
     """Return therapy after AICE (any, each kind, none, unknown) with the paper's counts beside."""
-    from aice_helpers.variables import SUBSEQUENT_LABELS
+    from aice_helpers.study import SUBSEQUENT_LABELS
 
     kinds = cohort["subsequent_therapy"].astype(str)
     treated = ~kinds.isin(["none", "unknown"])
@@ -203,7 +203,7 @@ def sessions_per_patient(cohort: pd.DataFrame, procedures: pd.DataFrame) -> pd.D
     """Return the number of patients by number of AICE sessions, split by modality."""
     sessions = procedures.groupby("patient_id").size().rename("sessions")
     joined = cohort[["patient_id", "aice_modality"]].join(sessions, on="patient_id")
-    from aice_helpers.variables import MODALITY_LABELS
+    from aice_helpers.study import MODALITY_LABELS
 
     joined["modality"] = joined["aice_modality"].astype(str).map(MODALITY_LABELS)
     table = pd.crosstab(joined["sessions"], joined["modality"])
@@ -299,7 +299,7 @@ def histology_total_note(published: pd.DataFrame, n_patients: int) -> str:
 
 def status_summary(tables_by_name: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Return, for each named comparison table, how many rows have each status."""
-    from aice_helpers.scorecard import STATUSES
+    from aice_helpers.paper.scorecard import STATUSES
 
     counts = {name: table["status"].value_counts() for name, table in tables_by_name.items()}
     summary = pd.DataFrame(counts).T.reindex(columns=list(STATUSES), fill_value=0).fillna(0).astype(int)

@@ -19,8 +19,8 @@ from collections.abc import Collection
 import pandas as pd
 
 from aice_helpers.contract import ADVERSE_EVENT_COLUMNS, AE_EVENTS, SIR_GRADES, contract_column
-from aice_helpers.scorecard import STATUS_NOT_COMPARED, comparison_status, rounds_to
-from aice_helpers.tables import comparison_with_published, published_or_none
+from aice_helpers.paper.scorecard import STATUS_NOT_COMPARED, comparison_status, rounds_to
+from aice_helpers.pages.tables import comparison_with_published, published_or_none
 
 PATIENT_ID = contract_column(ADVERSE_EVENT_COLUMNS, "patient_id")
 CYCLE = contract_column(ADVERSE_EVENT_COLUMNS, "cycle")

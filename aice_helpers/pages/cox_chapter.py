@@ -2,11 +2,11 @@
 the data, and the checks the paper does not report (proportional hazards, events per variable, concordance,
 the overlap of stage and distant metastasis, tied event times, sensitivity analyses).
 
-Codings are the scorecard's (:mod:`aice_helpers.reproduce`): tumour size ≥10 vs <10 cm (Table 1's split),
+Codings are the scorecard's (:mod:`aice_helpers.paper.reproduce`): tumour size ≥10 vs <10 cm (Table 1's split),
 metastasis yes vs no, postoperative regimens 0–1 vs ≥2, grade G3 vs G1+G2, stage IV vs III, cycles 1 vs ≥2,
 response SD+PD vs PR, NLR >3 vs ≤3. The first-named group is coded 1, so a hazard ratio above 1 means a higher
 hazard in that group than in the reference group named second. Models use Breslow ties and Wald statistics,
-as SPSS does, unless a function is told otherwise. Model problems (:class:`aice_helpers.cox.ModelWarning`)
+as SPSS does, unless a function is told otherwise. Model problems (:class:`aice_helpers.stats.cox.ModelWarning`)
 are kept in each result's ``problems`` and never raised, so a chapter can print them as notes.
 """
 
@@ -25,8 +25,12 @@ from lifelines.statistics import proportional_hazard_test
 from scipy.stats import norm
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
-from aice_helpers import prognostic, reproduce, scorecard, survival, variables
-from aice_helpers.cox import (
+from aice_helpers.pages import prognostic
+from aice_helpers.paper import reproduce
+from aice_helpers.paper import scorecard
+from aice_helpers.stats import survival
+from aice_helpers import study
+from aice_helpers.stats.cox import (
     FIT_FAILED,
     FLAT_REASON,
     GLOBAL_TERM,
@@ -43,7 +47,7 @@ from aice_helpers.cox import (
     schoenfeld_residuals,
     zph_score_test,
 )
-from aice_helpers.tables import published_or_none
+from aice_helpers.pages.tables import published_or_none
 
 SIGNIFICANCE_LEVEL = 0.05
 EPV_RULE = 10  # events per variable, the rule of thumb of Peduzzi et al. (1995)
@@ -310,7 +314,7 @@ def comparison_note(comparison: pd.DataFrame, result: CoxResult, published: pd.D
 
 def size_cut_note(cohort: pd.DataFrame) -> str:
     """Whether the book's size split (≥10 vs <10 cm) and the tables' (>10 vs ≤10 cm) differ in this data."""
-    at_cut = int(np.isclose(cohort["max_diameter_cm"].to_numpy(float), variables.DIAMETER_CUTOFF_CM).sum())
+    at_cut = int(np.isclose(cohort["max_diameter_cm"].to_numpy(float), study.DIAMETER_CUTOFF_CM).sum())
     if at_cut == 0:
         return ("Tables 3 and 4 label tumour size '>10 vs ≤10 cm' while Table 1 splits at '≥10 vs <10 cm'. No "
                 "patient here has a maximum diameter of exactly 10 cm, so both readings put every patient in the "
@@ -564,7 +568,7 @@ def _lifelines_fit(frame: pd.DataFrame) -> CoxPHFitter:
 def lifelines_scaled_residuals(fitter: CoxPHFitter, frame: pd.DataFrame) -> pd.DataFrame:
     """lifelines' scaled Schoenfeld residuals (deaths × d × V, without β) of an Efron fit, in time order.
 
-    The same numbers lifelines computes, from the vectorised residuals of :mod:`aice_helpers.cox`:
+    The same numbers lifelines computes, from the vectorised residuals of :mod:`aice_helpers.stats.cox`:
     lifelines builds them with a loop that grows an array one death at a time, which takes minutes at
     a hundred thousand patients.
     """

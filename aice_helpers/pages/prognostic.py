@@ -1,7 +1,7 @@
 """The survival chapters' tables: OS and PFS summaries, follow-up, landmark rates, Tables S1/S2 and
 univariable significance, each with the paper's numbers beside the reproduced ones.
 
-Statistics live in :mod:`aice_helpers.survival`; this module chooses the endpoints, the groupings and
+Statistics live in :mod:`aice_helpers.stats.survival`; this module chooses the endpoints, the groupings and
 the published ids, and lays the results out as the chapters show them. Tolerances for the
 comparisons with the paper: medians ±0.5 month, interval limits ±1.0 (months or percentage points),
 landmark rates ±1 percentage point, P values on the same side of 0.05.
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from aice_helpers import survival, variables
-from aice_helpers.cox import DEFAULT_ALPHA, ModelWarning
-from aice_helpers.scorecard import (
+from aice_helpers.stats import survival
+from aice_helpers import study
+from aice_helpers.stats.cox import DEFAULT_ALPHA, ModelWarning
+from aice_helpers.paper.scorecard import (
     STATUS_CONTRADICTED,
     STATUS_EXACT,
     STATUS_NOT_COMPARED,
@@ -28,7 +29,7 @@ from aice_helpers.scorecard import (
     comparison_status,
     rounds_to,
 )
-from aice_helpers.tables import COUNT_ROWS_ATTR, PERCENT_ROWS_ATTR, published_or_none
+from aice_helpers.pages.tables import COUNT_ROWS_ATTR, PERCENT_ROWS_ATTR, published_or_none
 
 MEDIAN_TOLERANCE = 0.5  # months
 LIMIT_TOLERANCE = 1.0  # months for median limits, percentage points for rate limits
@@ -553,29 +554,29 @@ class Factor:
 
 
 BOTH = ("os", "pfs")
-_TABLE1 = {c.key: c for c in variables.TABLE1_CHARACTERISTICS}
+_TABLE1 = {c.key: c for c in study.TABLE1_CHARACTERISTICS}
 
 # The paper's univariable verdicts: the subgroup paragraph names size, metastasis and postoperative
 # therapy (P printed) and grade, stage, cycles and short-term efficacy (P < 0.05) for both endpoints.
 # NLR enters the PFS model (Table 4) but not the OS model (Table 3); under the paper's rule (only
 # univariably significant factors enter the Cox model) NLR was significant for PFS only.
 FACTORS: tuple[Factor, ...] = (
-    Factor("age_years", _TABLE1["age_years"].label, variables.age_group),
-    Factor("ecog", _TABLE1["ecog"].label, variables.ecog_group),
-    Factor("sex", _TABLE1["sex"].label, variables.sex_group),
-    Factor("tumor_site", _TABLE1["tumor_site"].label, variables.site_group),
-    Factor("max_diameter_cm", _TABLE1["max_diameter_cm"].label, variables.diameter_group, None, BOTH,
+    Factor("age_years", _TABLE1["age_years"].label, study.age_group),
+    Factor("ecog", _TABLE1["ecog"].label, study.ecog_group),
+    Factor("sex", _TABLE1["sex"].label, study.sex_group),
+    Factor("tumor_site", _TABLE1["tumor_site"].label, study.site_group),
+    Factor("max_diameter_cm", _TABLE1["max_diameter_cm"].label, study.diameter_group, None, BOTH,
            {"<10": ("lt10", "le10"), "≥10": ("ge10",)}),
-    Factor("distant_metastasis", _TABLE1["distant_metastasis"].label, variables.metastasis_group, None, BOTH,
+    Factor("distant_metastasis", _TABLE1["distant_metastasis"].label, study.metastasis_group, None, BOTH,
            {"No": ("no",), "Yes": ("yes",)}),
-    Factor("grade", _TABLE1["grade"].label, variables.grade_group, None, BOTH),
+    Factor("grade", _TABLE1["grade"].label, study.grade_group, None, BOTH),
     Factor("grade_g3", "Pathological grade, G3 vs G1+G2", grade_g3_group, None, BOTH),
-    Factor("stage", _TABLE1["stage"].label, variables.stage_group, None, BOTH),
-    Factor("nlr", _TABLE1["nlr"].label, variables.nlr_group, None, ("pfs",)),
-    Factor("mgps", _TABLE1["mgps"].label, variables.mgps_group),
-    Factor("aice_modality", _TABLE1["aice_modality"].label, variables.modality_group),
-    Factor("prior_systemic_lines", _TABLE1["prior_systemic_lines"].label, variables.prior_lines_group),
-    Factor("aice_cycles", _TABLE1["aice_cycles"].label, variables.cycles_group, "≥2", BOTH),
+    Factor("stage", _TABLE1["stage"].label, study.stage_group, None, BOTH),
+    Factor("nlr", _TABLE1["nlr"].label, study.nlr_group, None, ("pfs",)),
+    Factor("mgps", _TABLE1["mgps"].label, study.mgps_group),
+    Factor("aice_modality", _TABLE1["aice_modality"].label, study.modality_group),
+    Factor("prior_systemic_lines", _TABLE1["prior_systemic_lines"].label, study.prior_lines_group),
+    Factor("aice_cycles", _TABLE1["aice_cycles"].label, study.cycles_group, "≥2", BOTH),
     Factor("best_response", "Short-term response, SD+PD vs CR+PR", response_group, "CR+PR", BOTH),
     Factor("best_response_recist", "Short-term response, RECIST categories", response_levels, None, BOTH),
     Factor("postop_regimens", "Postoperative treatment regimens", postop_group, "≥2", BOTH,
@@ -803,7 +804,7 @@ def multiple_testing_note(summary: pd.DataFrame, alpha: float = SIGNIFICANCE_LEV
             f"A factor that passes only the uncorrected threshold is a lead to check in other data, not a finding.")
 
 
-def diameter_cutoff_sensitivity(cohort: pd.DataFrame, cutoff: float = variables.DIAMETER_CUTOFF_CM) -> pd.DataFrame:
+def diameter_cutoff_sensitivity(cohort: pd.DataFrame, cutoff: float = study.DIAMETER_CUTOFF_CM) -> pd.DataFrame:
     """Tumour size split both ways the paper writes it (<10 vs ≥10, ≤10 vs >10): n, medians and log-rank P
     (no P, shown '–', when every tumour falls on one side of the cut)."""
     diameter = cohort["max_diameter_cm"].to_numpy(float)
@@ -825,7 +826,7 @@ def diameter_cutoff_sensitivity(cohort: pd.DataFrame, cutoff: float = variables.
 
 
 def diameter_label_note(cohort: pd.DataFrame, published: pd.DataFrame,
-                        cutoff: float = variables.DIAMETER_CUTOFF_CM) -> str:
+                        cutoff: float = study.DIAMETER_CUTOFF_CM) -> str:
     """The '<10' / '≤10' labelling of tumour size in the paper and what it changes in this data."""
     at_cutoff = int(np.isclose(cohort["max_diameter_cm"].to_numpy(float), cutoff).sum())
     small = {}

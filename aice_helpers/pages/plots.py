@@ -145,7 +145,7 @@ def patient_flow(source: str, inclusion: Sequence[str], exclusion: Sequence[str]
 
 
 # ---------------------------------------------------------------------------------------------
-# Primer figures (worked examples of aice_helpers.teaching)
+# Primer figures (worked examples of aice_helpers.pages.teaching)
 
 
 def worked_km_curves(tables: dict[str, pd.DataFrame], title: str = "", annotate: bool = False,
@@ -299,7 +299,7 @@ def waterfall_plot(cohort: pd.DataFrame, max_bars: int | None = WATERFALL_MAX_BA
     dashed lines mark RECIST's -30% and +20%; a dot beyond a bar's end marks a new lesion. With
     more than ``max_bars`` patients, that many are drawn, evenly spaced in rank, and the title says so.
     """
-    from aice_helpers.synthesis_extras import BEST_PCT_CHANGE, BEST_RESPONSE, NEW_LESION
+    from aice_helpers.synthetic.extras import BEST_PCT_CHANGE, BEST_RESPONSE, NEW_LESION
 
     change = pd.to_numeric(cohort[BEST_PCT_CHANGE], errors="coerce")
     measured = change.notna().to_numpy()
@@ -349,7 +349,7 @@ def swimmer_plot(cohort: pd.DataFrame, procedures: pd.DataFrame, max_patients: i
     ``max_patients`` (default SWIMMER_MAX_PATIENTS) are drawn, evenly spaced by follow-up; the
     title says how many.
     """
-    from aice_helpers.synthesis_extras import BEST_RESPONSE, PATIENT_ID, SESSION_MONTH
+    from aice_helpers.synthetic.extras import BEST_RESPONSE, PATIENT_ID, SESSION_MONTH
 
     limit = SWIMMER_MAX_PATIENTS if max_patients is None else max_patients
     follow_up = pd.to_numeric(cohort["os_months"]).to_numpy()
@@ -499,7 +499,7 @@ class KMCurve:
 def km_curve(time: Sequence[float], event: Sequence[int], label: str = "",
              max_steps: int = KM_MAX_STEPS, max_marks: int = KM_MAX_CENSOR_MARKS) -> KMCurve:
     """Return the drawable Kaplan–Meier estimate (lifelines via survival.km_table) with its log-log band."""
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=int)
@@ -537,7 +537,7 @@ def _draw_km(ax: plt.Axes, risk_ax: plt.Axes, legend_ax: plt.Axes, curves: Mappi
              logrank_p: float | None, max_ticks: int, small: bool) -> None:
     """Draw Kaplan–Meier curves on ``ax``, their legend (and log-rank P) on ``legend_ax`` above it, and the
     numbers at risk, aligned with the x ticks, on ``risk_ax`` below it."""
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     colours = [PRIMARY] if len(curves) == 1 else list(PALETTE)
     estimates = [km_curve(time, event, str(label)) for label, (time, event) in curves.items()]
@@ -730,7 +730,7 @@ def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str
     """Return the Kaplan–Meier curve near its median with the log and log-log bands, and below it the median's
     interval by each method of survival.median_intervals (SPSS symmetric, Brookmeyer–Crowley log, log-log, plain).
     When the median is not reached the whole curve is drawn with a sentence saying so."""
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     table = survival.km_table(time, event)
     x = np.r_[0.0, table.index.to_numpy(float)]
@@ -947,7 +947,7 @@ def km_with_model_curves(time: Sequence[float], event: Sequence[int], curves: pd
                          title: str = "", xlabel: str = "months") -> Figure:
     """Return the Kaplan–Meier estimate of (time, event) with parametric survival curves (columns model, time,
     survival) over it, the ``chosen`` model drawn thick."""
-    from aice_helpers import survival
+    from aice_helpers.stats import survival
 
     table = survival.km_table(time, event)
     fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.8, 3.8))
@@ -985,7 +985,7 @@ def simulated_study_plot(time: Sequence[float], event: Sequence[int], true_curve
 def coverage_plot(summary: pd.DataFrame, nominal: float, z: float, title: str = "") -> Figure:
     """Return coverage against sample size, one panel per censoring level and one line per method (columns
     censored_target, patients, method, coverage, mc_se): error bars ±z Monte Carlo SE, dashed line at ``nominal``."""
-    from aice_helpers.simulation import censoring_label
+    from aice_helpers.analyses.simulation import censoring_label
 
     levels = list(dict.fromkeys(summary["censored_target"]))
     methods = list(dict.fromkeys(summary["method"]))

@@ -6,14 +6,14 @@ Two experiments, both built on the book's own data and estimators:
   cohort's overall survival (the best of lifelines' Weibull, log-normal and log-logistic fits by AIC), so
   the true median is known. Survivors are censored uniformly, as in a study that recruits at an even
   pace and is analysed on one day; the upper end of the uniform is solved for a target share censored.
-  Each replicate is summarised by :func:`aice_helpers.survival.median_spss` (the paper's symmetric
-  interval) and :func:`aice_helpers.survival.median_brookmeyer_crowley` on the log and log-log scales.
+  Each replicate is summarised by :func:`aice_helpers.stats.survival.median_spss` (the paper's symmetric
+  interval) and :func:`aice_helpers.stats.survival.median_brookmeyer_crowley` on the log and log-log scales.
 * **Cox hazard ratios and events per variable.** Covariate rows are drawn with replacement from the
-  cohort's rows of the paper's OS model (:func:`aice_helpers.cox_chapter.model_data`), event times
+  cohort's rows of the paper's OS model (:func:`aice_helpers.pages.cox_chapter.model_data`), event times
   follow proportional hazards with the published Table 3 coefficients as the true log hazard ratios
   (inverse-transform method of Bender et al. 2005 on the same fitted baseline), and uniform censoring,
   solved for an expected number of deaths, sets the events per variable. Each replicate is fitted by
-  :func:`aice_helpers.cox.fit_cox` (Breslow ties, as SPSS); its ModelWarnings are caught and counted,
+  :func:`aice_helpers.stats.cox.fit_cox` (Breslow ties, as SPSS); its ModelWarnings are caught and counted,
   never printed, and fits flagged unreliable are counted and left out of the bias summaries.
 
 Replicates run in parallel (``concurrent.futures.ProcessPoolExecutor``). Replicate j of setting i is
@@ -36,10 +36,12 @@ import pandas as pd
 from lifelines import LogLogisticFitter, LogNormalFitter, WeibullFitter
 from scipy import integrate, stats
 
-from aice_helpers import cox_chapter, prognostic, survival
-from aice_helpers.cox import DEFAULT_ALPHA, ModelWarning, fit_cox
+from aice_helpers.pages import cox_chapter
+from aice_helpers.pages import prognostic
+from aice_helpers.stats import survival
+from aice_helpers.stats.cox import DEFAULT_ALPHA, ModelWarning, fit_cox
 from aice_helpers.published import published_value
-from aice_helpers.tables import MISSING_MARK
+from aice_helpers.pages.tables import MISSING_MARK
 
 DEFAULT_SEED = 20240521
 NOMINAL_COVERAGE = 1.0 - DEFAULT_ALPHA

@@ -1,7 +1,7 @@
 """Comparing a reproduced number with the published one: difference, tolerance and status.
 
 The scorecard (``python -m aice_helpers scorecard``) sets every published number beside the value
-reproduced from the data (aice_helpers.reproduce), with a tolerance named once per kind of quantity
+reproduced from the data (aice_helpers.paper.reproduce), with a tolerance named once per kind of quantity
 in TOLERANCES and one status from SCORECARD_STATUSES:
 
 * exact — the reproduced value rounds to the printed one (every printed limit too);
@@ -234,11 +234,11 @@ def scorecard_row(entry: Mapping[str, Any], reproduced: Any, contradicted: bool 
 
 
 def contradicted_by_audit(published: pd.DataFrame) -> set[str]:
-    """Return the ids the paper itself makes impossible (aice_helpers.audit); empty without that module."""
+    """Return the ids the paper itself makes impossible (aice_helpers.paper.audit); empty without that module."""
     try:
-        from aice_helpers.audit import audit_findings, contradicted_ids
+        from aice_helpers.paper.audit import audit_findings, contradicted_ids
     except ModuleNotFoundError as error:
-        if error.name != "aice_helpers.audit":
+        if error.name != "aice_helpers.paper.audit":
             raise
         return set()
     return set(contradicted_ids(audit_findings(published)))
@@ -274,7 +274,7 @@ def scorecard_table(dataset: Any, published: pd.DataFrame | None = None, section
     the ids the audit finds the paper itself makes impossible.
     """
     from aice_helpers.published import load_published
-    from aice_helpers.reproduce import reproduced_values
+    from aice_helpers.paper.reproduce import reproduced_values
 
     published = load_published() if published is None else published
     contradicted = contradicted_by_audit(published) if contradicted is None else set(contradicted)
@@ -440,7 +440,7 @@ def chapter_scorecard(dataset: Any, prefixes: Sequence[str], published: pd.DataF
     """Return the scorecard rows whose id starts with any prefix (in prefix order, then the paper's): id, quantity,
     published, reproduced, status."""
     from aice_helpers.published import load_published
-    from aice_helpers.reproduce import reproduced_values
+    from aice_helpers.paper.reproduce import reproduced_values
 
     published = load_published() if published is None else published
     chosen = published[with_prefixes(list(published.index), prefixes)]

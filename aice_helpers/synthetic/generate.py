@@ -39,7 +39,7 @@ POSTOP_REGIMEN_COUNTS, CYCLE_COUNTS, N_CHILDREN, HISTOLOGY_COUNTS (Table 2 sums 
 is lowered from 5 to 4, see HISTOLOGY_ADJUSTMENT_NOTE). One NLR is exactly 3.0, on purpose, so
 the "<= 3" boundary is exercised.
 
-Survival times are CALIBRATED (``aice_helpers.calibration``, whose docstring explains how): a seeded
+Survival times are CALIBRATED (``aice_helpers.synthetic.calibration``, whose docstring explains how): a seeded
 search places OS and PFS times on the paper's half-month grid so that the cohort reproduces the
 published medians with their SPSS intervals, landmark rates, follow-up range, subgroup medians and
 log-rank P, and the Cox models of Tables 3 and 4; ``data/calibration_report.csv`` sets each
@@ -575,7 +575,7 @@ RESPONSE_DETAIL_COLUMNS = ("best_pct_change", "new_lesion")
 
 def with_response_details(cohort: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Return the cohort with the extra columns the waterfall plot needs (best_pct_change, new_lesion)."""
-    from aice_helpers.synthesis_extras import response_detail_columns
+    from aice_helpers.synthetic.extras import response_detail_columns
 
     details = response_detail_columns(cohort, seed + RESPONSE_DETAIL_SEED_OFFSET)
     return cohort.merge(details, on=PATIENT_ID, how="left", validate="one_to_one")
@@ -583,7 +583,7 @@ def with_response_details(cohort: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def with_session_months(sessions: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Return the sessions with the month of each session after the first (for the swimmer plot)."""
-    from aice_helpers.synthesis_extras import session_months
+    from aice_helpers.synthetic.extras import session_months
 
     return sessions.assign(session_month=session_months(sessions, seed + SESSION_MONTH_SEED_OFFSET))
 
@@ -595,7 +595,7 @@ def synthetic_tables(seed: int = DEFAULT_SEED, calibration_iterations: int | Non
     ``calibration_iterations`` is the survival calibration's search budget (default: the full one of
     ``calibration.DEFAULT_ITERATIONS``; a small budget gives valid but uncalibrated times, for tests).
     """
-    from aice_helpers.calibration import calibrated_survival_times  # calibration imports this module
+    from aice_helpers.synthetic.calibration import calibrated_survival_times  # calibration imports this module
 
     streams = _streams(seed)
     cohort = baseline_cohort(streams["baseline"])
@@ -616,7 +616,7 @@ def synthetic_tables(seed: int = DEFAULT_SEED, calibration_iterations: int | Non
 def write_synthetic_data(out_dir: Path = DATA_DIR, seed: int = DEFAULT_SEED, calibration_iterations: int | None = None,
                          progress: bool = True) -> dict[str, Path]:
     """Write the three CSV files and the calibration report (byte-identical for a given seed); return their paths."""
-    from aice_helpers.calibration import write_calibration_report  # calibration imports this module
+    from aice_helpers.synthetic.calibration import write_calibration_report  # calibration imports this module
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
