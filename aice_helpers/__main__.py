@@ -4,4 +4,7 @@ import sys
 
 from aice_helpers.cli import main
 
+__all__ = [
+]
+
 sys.exit(main())

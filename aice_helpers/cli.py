@@ -8,6 +8,12 @@ from pathlib import Path
 
 from aice_helpers.contract import DATA_DIR, PUBLISHED_DIR
 
+__all__ = [
+    "build_parser",
+    "run_generate",
+    "main",
+]
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with one sub-command per task."""
@@ -25,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--patients", type=int, default=None, metavar="N",
                           help="write a scaled synthetic cohort of N patients (resampled, jittered) to --out")
 
-    from aice_helpers.book.rerun import EXAMPLE, add_rerun_arguments
+    from aice_helpers.book.rerun import (  # reason: the command loads only the layer it runs, so --help stays fast
+        EXAMPLE,
+        add_rerun_arguments,
+    )
 
     rerun = commands.add_parser(
         "rerun", help="run the book's chapters on your cohort and build a book of the results",
@@ -53,12 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
 def run_generate(args: argparse.Namespace) -> int:
     """Write the book's synthetic cohort, or a scaled one with ``--patients``; return the exit status."""
     if args.patients is None:
-        from aice_helpers.synthetic.generate import DEFAULT_SEED, write_synthetic_data
+        from aice_helpers.synthetic.generate import (  # reason: the command loads only the layer it runs, so --help stays fast
+            DEFAULT_SEED,
+            write_synthetic_data,
+        )
 
         seed = DEFAULT_SEED if args.seed is None else args.seed
         paths = write_synthetic_data(DATA_DIR if args.out is None else args.out, seed=seed)
     else:
-        from aice_helpers.synthetic.scale import DEFAULT_SCALE_SEED, write_scaled_cohort
+        from aice_helpers.synthetic.scale import (  # reason: the command loads only the layer it runs, so --help stays fast
+            DEFAULT_SCALE_SEED,
+            write_scaled_cohort,
+        )
 
         if args.out is None or args.out.expanduser().resolve() == DATA_DIR.resolve() or args.patients < 1:
             print("generate --patients N needs N >= 1 and --out FOLDER other than data/ (the book's own cohort)",
@@ -77,11 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         return run_generate(args)
     if args.command == "rerun":
-        from aice_helpers.book.rerun import run_rerun
+        from aice_helpers.book.rerun import (
+            run_rerun,  # reason: the command loads only the layer it runs, so --help stays fast
+        )
 
         return run_rerun(args)
     if args.command == "validate":
-        from aice_helpers.data import DataValidationError, load_dataset
+        from aice_helpers.data import (  # reason: the command loads only the layer it runs, so --help stays fast
+            DataValidationError,
+            load_dataset,
+        )
 
         try:
             dataset = load_dataset(args.data)
@@ -91,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data}: valid ({len(dataset.cohort)} patients)")
         return 0
     if args.command == "scorecard":
-        from aice_helpers.paper.scorecard import run_scorecard
+        from aice_helpers.paper.scorecard import (
+            run_scorecard,  # reason: the command loads only the layer it runs, so --help stays fast
+        )
 
         return run_scorecard(args.data, args.format, args.section)
     if args.command == "audit":
-        from aice_helpers.paper.audit import run_audit
+        from aice_helpers.paper.audit import (
+            run_audit,  # reason: the command loads only the layer it runs, so --help stays fast
+        )
 
         return run_audit(args.published, args.format)
     return 2

@@ -5,6 +5,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = [
+    "PACKAGE_DIR",
+    "REPO_DIR",
+    "DATA_DIR",
+    "PUBLISHED_DIR",
+    "COHORT_FILE",
+    "PROCEDURES_FILE",
+    "ADVERSE_EVENTS_FILE",
+    "N_PATIENTS",
+    "N_PROCEDURES",
+    "SEXES",
+    "TUMOR_SITES",
+    "GRADES",
+    "STAGES",
+    "MODALITIES",
+    "RESPONSES",
+    "SUBSEQUENT_THERAPIES",
+    "AE_EVENTS",
+    "SIR_GRADES",
+    "Column",
+    "COHORT_COLUMNS",
+    "PROCEDURE_COLUMNS",
+    "ADVERSE_EVENT_COLUMNS",
+    "CONTRACT",
+    "contract_column",
+    "MISSING_MARK",
+]
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 DATA_DIR = REPO_DIR / "data"
@@ -104,3 +132,5 @@ def contract_column(columns: tuple[Column, ...], name: str) -> str:
     if name not in {column.name for column in columns}:
         raise KeyError(f"column {name!r} is not in the data contract")
     return name
+
+MISSING_MARK = "—"  # how every table prints a value the data or the paper do not give

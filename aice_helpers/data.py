@@ -32,7 +32,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrorReason, SchemaErrors
 
-from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, PROCEDURES_FILE, Column
+from aice_helpers.contract import (
+    ADVERSE_EVENTS_FILE,
+    COHORT_FILE,
+    CONTRACT,
+    PROCEDURES_FILE,
+    Column,
+)
 
 __all__ = [
     "ALL_FILES",

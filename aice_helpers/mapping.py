@@ -30,6 +30,29 @@ import yaml
 
 from aice_helpers.contract import CONTRACT
 
+__all__ = [
+    "COLUMNS_KEY",
+    "VALUES_KEY",
+    "FILES_KEY",
+    "SECTION_KEYS",
+    "TOP_LEVEL_KEYS",
+    "CONTRACT_COLUMNS",
+    "MappingError",
+    "FileMapping",
+    "ColumnMapping",
+    "load_mapping",
+    "checked_mapping",
+    "file_mapping",
+    "text_pairs",
+    "shown_yaml",
+    "apply_mapping",
+    "check_names_in_input",
+    "columns_listing",
+    "renamed_header",
+    "mapped_frame",
+    "recoded",
+]
+
 COLUMNS_KEY, VALUES_KEY, FILES_KEY = "columns", "values", "files"
 SECTION_KEYS = (COLUMNS_KEY, VALUES_KEY)
 TOP_LEVEL_KEYS = (*SECTION_KEYS, FILES_KEY)

@@ -36,6 +36,30 @@ import yaml
 
 from aice_helpers import contract
 
+__all__ = [
+    "REQUIRED_FIELDS",
+    "OPTIONAL_FIELDS",
+    "FIELDS",
+    "SOURCE_COLUMN",
+    "DEFAULTS",
+    "ID_PATTERN",
+    "MAX_CONTEXT_WORDS",
+    "YAML_LOADER",
+    "P_OPERATORS",
+    "OPERATORS",
+    "INTERVAL_KINDS",
+    "ENDPOINTS",
+    "SCOPES",
+    "ID_REFERENCE_FIELDS",
+    "INTEGER_COLUMNS",
+    "FLOAT_COLUMNS",
+    "YAML_PATTERN",
+    "PublishedDataError",
+    "load_published",
+    "published_entry",
+    "published_value",
+]
+
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "section", "value", "unit")
 OPTIONAL_FIELDS: tuple[str, ...] = (
     "table", "row", "column", "variable", "group", "endpoint", "quote_context",

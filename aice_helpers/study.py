@@ -1,14 +1,80 @@
-"""Derived variables: the groupings the paper uses for Table 1 and for its subgroup analyses."""
+"""The study's design, declared once: endpoints, significance level, ties, landmarks, cut-offs,
+codings of the factors, and the covariates of the multivariable models (Tables 3 and 4).
+
+Every other module reads these facts from here; none declares them again. The groupings below are
+the ones the paper uses for Table 1 and for its subgroup analyses.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from aice_helpers import contract
+from aice_helpers.contract import RESPONSES
 
+__all__ = [
+    "ALPHA",
+    "CONFIDENCE",
+    "TIES",
+    "ENDPOINT_TABLES",
+    "LANDMARK_YEARS",
+    "LANDMARK_TRANSFORM",
+    "MONTHS_PER_YEAR",
+    "DAYS_PER_MONTH",
+    "AGE_CUTOFF_YEARS",
+    "DIAMETER_CUTOFF_CM",
+    "NLR_CUTOFF",
+    "SITE_LABELS",
+    "MODALITY_LABELS",
+    "SUBSEQUENT_LABELS",
+    "age_group",
+    "ecog_group",
+    "sex_group",
+    "site_group",
+    "diameter_group",
+    "metastasis_group",
+    "grade_group",
+    "stage_group",
+    "nlr_group",
+    "mgps_group",
+    "modality_group",
+    "prior_lines_group",
+    "cycles_group",
+    "subsequent_group",
+    "Characteristic",
+    "TABLE1_CHARACTERISTICS",
+    "THRESHOLD_OPERATORS",
+    "binary_indicator",
+    "threshold_indicator",
+    "Coding",
+    "CODINGS",
+    "COX_TABLES",
+    "SUBGROUP_FACTORS",
+    "Endpoint",
+    "ENDPOINTS",
+    "response_group",
+    "response_levels",
+    "postop_group",
+    "grade_g3_group",
+    "Factor",
+    "BOTH",
+    "FACTORS",
+    "FACTORS_BY_KEY",
+    "PAPER_NAMED_FACTORS",
+]
+
+ALPHA = 0.05  # two-sided level of significance (Methods: P < 0.05)
+CONFIDENCE = 1 - ALPHA  # every interval of the paper is a 95% interval
+TIES = "breslow"  # SPSS COXREG, the paper's Cox software, handles tied times by Breslow's method only
+ENDPOINT_TABLES: dict[str, str] = {"os": "table3", "pfs": "table4"}  # the multivariable table of each endpoint
+LANDMARK_YEARS: dict[str, tuple[int, ...]] = {"os": (2, 3), "pfs": (1, 2)}
+LANDMARK_TRANSFORM = "log-log"  # Greenwood on the log(-log S) scale (Stata sts list), as the printed limits fit
+MONTHS_PER_YEAR = 12
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12: months from dates
 AGE_CUTOFF_YEARS = 35
 DIAMETER_CUTOFF_CM = 10.0
 NLR_CUTOFF = 3.0
@@ -145,3 +211,187 @@ TABLE1_CHARACTERISTICS: tuple[Characteristic, ...] = (
     Characteristic("prior_systemic_lines", "Lines of previous systemic treatment", prior_lines_group, ("0", "ge1")),
     Characteristic("aice_cycles", "AICE cycles", cycles_group, ("1", "ge2")),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Two-level codings of the factors (subgroup and Cox analyses) and the covariates of Tables 3 and 4
+
+THRESHOLD_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+def binary_indicator(series: pd.Series, positive_levels: Sequence) -> pd.Series:
+    """1 where the value is one of ``positive_levels``, 0 otherwise, missing stays missing."""
+    out = series.isin(list(positive_levels)).astype("Int64")
+    return out.mask(series.isna())
+
+
+def threshold_indicator(series: pd.Series, op: str, threshold: float) -> pd.Series:
+    """1 where ``series op threshold`` (op one of >, >=, <, <=), else 0; missing stays missing."""
+    if op not in THRESHOLD_OPERATORS:
+        raise ValueError(f"op must be one of {list(THRESHOLD_OPERATORS)}, not {op!r}")
+    out = THRESHOLD_OPERATORS[op](series, threshold).astype("Int64")
+    return out.mask(series.isna())
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A two-level coding of a cohort column for the subgroup and Cox analyses."""
+
+    label: str  # e.g. "≥10 vs <10 cm"
+    indicator: Callable[[pd.DataFrame], pd.Series]  # 1 for the first-named (exposed) level
+    levels: tuple[str, str]  # published level ids of (indicator 1, indicator 0)
+
+
+def _size_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for a maximum diameter of 10 cm or more (Table 1's split)."""
+    return threshold_indicator(cohort["max_diameter_cm"], ">=", DIAMETER_CUTOFF_CM)
+
+
+def _metastasis_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for distant metastasis at baseline."""
+    return binary_indicator(cohort["distant_metastasis"], [1])
+
+
+def _few_regimens_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for 0-1 treatment regimens after AICE (reference: 2 or more)."""
+    return threshold_indicator(cohort["postop_regimens"], "<=", 1)
+
+
+def _grade3_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for grade G3 (reference: G1 and G2)."""
+    return binary_indicator(cohort["grade"], ["G3"])
+
+
+def _stage4_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for stage IV (reference: III)."""
+    return binary_indicator(cohort["stage"], ["IV"])
+
+
+def _one_cycle_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for a single AICE cycle (reference: 2 or more)."""
+    return threshold_indicator(cohort["aice_cycles"], "<", 2)
+
+
+def _no_response_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for best response SD or PD (reference: PR, with CR if any)."""
+    return binary_indicator(cohort["best_response"].astype(str), list(RESPONSES[2:]))
+
+
+def _high_nlr_indicator(cohort: pd.DataFrame) -> pd.Series:
+    """Return 1 for NLR above 3."""
+    return threshold_indicator(cohort["nlr"], ">", NLR_CUTOFF)
+
+
+CODINGS: dict[str, Coding] = {
+    "max_diameter_cm": Coding("≥10 vs <10 cm (Table 1's split)", _size_indicator, ("ge10", "lt10")),
+    "distant_metastasis": Coding("yes vs no", _metastasis_indicator, ("yes", "no")),
+    "postop_regimens": Coding("0–1 vs ≥2", _few_regimens_indicator, ("0_1", "ge2")),
+    "grade": Coding("G3 vs G1+G2", _grade3_indicator, ("g3", "g1_g2")),
+    "stage": Coding("IV vs III", _stage4_indicator, ("iv", "iii")),
+    "aice_cycles": Coding("1 vs ≥2", _one_cycle_indicator, ("1", "ge2")),
+    "best_response": Coding("SD+PD vs PR", _no_response_indicator, ("sd_pd", "pr")),
+    "nlr": Coding(">3 vs ≤3", _high_nlr_indicator, ("gt3", "le3")),
+}
+COX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "table3": ("os", ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "stage",
+                      "aice_cycles", "best_response")),
+    "table4": ("pfs", ("nlr", "max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "stage",
+                       "aice_cycles", "best_response")),
+}
+SUBGROUP_FACTORS: tuple[str, ...] = ("max_diameter_cm", "distant_metastasis", "postop_regimens")
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints and the prognostic factors of the subgroup analyses (Tables S1/S2)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A survival endpoint: its names, the contract columns it is read from and the paper's figure."""
+
+    key: str
+    name: str
+    short: str
+    time_col: str
+    event_col: str
+    figure: str
+    landmarks: tuple[float, ...]
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "pfs": Endpoint("pfs", "Progression-free survival", "PFS", "pfs_months", "pfs_event", "Figure 2",
+                    tuple(float(MONTHS_PER_YEAR * y) for y in LANDMARK_YEARS["pfs"])),
+    "os": Endpoint("os", "Overall survival", "OS", "os_months", "os_event", "Figure 3",
+                   tuple(float(MONTHS_PER_YEAR * y) for y in LANDMARK_YEARS["os"])),
+}
+
+def response_group(cohort: pd.DataFrame) -> pd.Series:
+    """Best response as CR+PR / SD+PD (the paper's 'short-term efficacy')."""
+    responders = cohort["best_response"].astype(str).isin(["CR", "PR"])
+    return pd.Categorical(responders.map({True: "CR+PR", False: "SD+PD"}), categories=["CR+PR", "SD+PD"],
+                          ordered=True)
+
+def response_levels(cohort: pd.DataFrame) -> pd.Series:
+    """Best response in its RECIST categories CR, PR, SD, PD."""
+    return pd.Categorical(cohort["best_response"].astype(str), categories=["CR", "PR", "SD", "PD"], ordered=True)
+
+def postop_group(cohort: pd.DataFrame) -> pd.Series:
+    """The number of postoperative treatment regimens as 0–1 / ≥2."""
+    many = cohort["postop_regimens"] >= 2
+    return pd.Categorical(many.map({True: "≥2", False: "0–1"}), categories=["0–1", "≥2"], ordered=True)
+
+def grade_g3_group(cohort: pd.DataFrame) -> pd.Series:
+    """Pathological grade as G1+G2 / G3 (the coding of the paper's Cox models)."""
+    high = cohort["grade"].astype(str) == "G3"
+    return pd.Categorical(high.map({True: "G3", False: "G1+G2"}), categories=["G1+G2", "G3"], ordered=True)
+
+@dataclass(frozen=True)
+class Factor:
+    """A candidate prognostic factor: key, label, grouping, HR reference level, the paper's verdicts.
+
+    ``paper_significant`` lists the endpoints for which the paper reports a univariable P < 0.05;
+    ``published_levels`` maps a level to the id parts the paper's printed subgroup medians use.
+    """
+
+    key: str
+    label: str
+    grouping: Callable[[pd.DataFrame], pd.Series]
+    reference: str | None = None
+    paper_significant: tuple[str, ...] = ()
+    published_levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+BOTH = ("os", "pfs")
+
+_TABLE1 = {c.key: c for c in TABLE1_CHARACTERISTICS}
+
+# The paper's univariable verdicts: the subgroup paragraph names size, metastasis and postoperative
+# therapy (P printed) and grade, stage, cycles and short-term efficacy (P < 0.05) for both endpoints.
+# NLR enters the PFS model (Table 4) but not the OS model (Table 3); under the paper's rule (only
+# univariably significant factors enter the Cox model) NLR was significant for PFS only.
+FACTORS: tuple[Factor, ...] = (
+    Factor("age_years", _TABLE1["age_years"].label, age_group),
+    Factor("ecog", _TABLE1["ecog"].label, ecog_group),
+    Factor("sex", _TABLE1["sex"].label, sex_group),
+    Factor("tumor_site", _TABLE1["tumor_site"].label, site_group),
+    Factor("max_diameter_cm", _TABLE1["max_diameter_cm"].label, diameter_group, None, BOTH,
+           {"<10": ("lt10", "le10"), "≥10": ("ge10",)}),
+    Factor("distant_metastasis", _TABLE1["distant_metastasis"].label, metastasis_group, None, BOTH,
+           {"No": ("no",), "Yes": ("yes",)}),
+    Factor("grade", _TABLE1["grade"].label, grade_group, None, BOTH),
+    Factor("grade_g3", "Pathological grade, G3 vs G1+G2", grade_g3_group, None, BOTH),
+    Factor("stage", _TABLE1["stage"].label, stage_group, None, BOTH),
+    Factor("nlr", _TABLE1["nlr"].label, nlr_group, None, ("pfs",)),
+    Factor("mgps", _TABLE1["mgps"].label, mgps_group),
+    Factor("aice_modality", _TABLE1["aice_modality"].label, modality_group),
+    Factor("prior_systemic_lines", _TABLE1["prior_systemic_lines"].label, prior_lines_group),
+    Factor("aice_cycles", _TABLE1["aice_cycles"].label, cycles_group, "≥2", BOTH),
+    Factor("best_response", "Short-term response, SD+PD vs CR+PR", response_group, "CR+PR", BOTH),
+    Factor("best_response_recist", "Short-term response, RECIST categories", response_levels, None, BOTH),
+    Factor("postop_regimens", "Postoperative treatment regimens", postop_group, "≥2", BOTH,
+           {"0–1": ("0_1",), "≥2": ("ge2",)}),
+)
+
+FACTORS_BY_KEY: dict[str, Factor] = {f.key: f for f in FACTORS}
+
+# The subgroups the paper names in its text, in the order the chapter plots them.
+PAPER_NAMED_FACTORS = ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade_g3", "stage",
+                       "aice_cycles", "nlr", "best_response")

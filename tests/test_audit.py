@@ -756,7 +756,11 @@ def test_chapter_tables_on_a_small_paper(tmp_path: Path) -> None:
 
 def test_display_widths_name_real_columns() -> None:
     """The page widths name columns (or the index) of the tables they are meant for."""
-    from aice_helpers.paper.audit import DATES_TABLE_WIDTHS, FINDINGS_TABLE_WIDTHS, MODEL_ROWS_WIDTHS
+    from aice_helpers.paper.audit import (
+        DATES_TABLE_WIDTHS,
+        FINDINGS_TABLE_WIDTHS,
+        MODEL_ROWS_WIDTHS,
+    )
 
     findings = findings_table(audit_findings(load_published()), "beta_vs_hr")
     assert set(FINDINGS_TABLE_WIDTHS) == {findings.index.name, *findings.columns}

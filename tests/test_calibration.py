@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aice_helpers.synthetic import calibration
-from aice_helpers.synthetic import generate
 from aice_helpers.contract import DATA_DIR, N_PATIENTS
-from aice_helpers.stats.cox import fit_cox
 from aice_helpers.data import load_dataset
 from aice_helpers.published import load_published
+from aice_helpers.stats.cox import fit_cox
 from aice_helpers.stats.survival import median_spss
+from aice_helpers.synthetic import baseline as baseline_module
+from aice_helpers.synthetic import calibration, generate
 
 SHORT_RUN = 300  # annealing iterations of the determinism tests (a second or two)
 TARGETS = calibration.calibration_targets(N_PATIENTS)
@@ -38,7 +38,7 @@ def report(cohort: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def baseline() -> pd.DataFrame:
     """Return the default seed's baseline columns (no survival times)."""
-    return generate.baseline_cohort(generate._streams(generate.DEFAULT_SEED)["baseline"])
+    return baseline_module.baseline_cohort(baseline_module._streams(generate.DEFAULT_SEED)["baseline"])
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,9 +155,9 @@ def test_pd_progresses_at_the_first_scan_and_the_others_later(cohort: pd.DataFra
 
 
 def test_redealt_postop_regimens_keep_counts_and_therapy_rule(cohort: pd.DataFrame) -> None:
-    assert cohort["postop_regimens"].value_counts().to_dict() == generate.POSTOP_REGIMEN_COUNTS
+    assert cohort["postop_regimens"].value_counts().to_dict() == baseline_module.POSTOP_REGIMEN_COUNTS
     assert (cohort.loc[cohort["subsequent_therapy"] == "none", "postop_regimens"] <= 1).all()
-    named = cohort["subsequent_therapy"].isin(generate.NAMED_SUBSEQUENT_THERAPIES)
+    named = cohort["subsequent_therapy"].isin(baseline_module.NAMED_SUBSEQUENT_THERAPIES)
     assert (cohort.loc[named, "postop_regimens"] >= 1).all()
 
 

@@ -35,17 +35,16 @@ from aice_helpers.stats.cox import (
     PAPER_TIES,
     TABLE_COLUMNS,
     ModelWarning,
-    binary_indicator,
     dummy_indicators,
     event_time_sums,
     fit_cox,
     scaled_schoenfeld_residuals,
     schoenfeld_residuals,
-    threshold_indicator,
     wald_table,
     zph_score_test,
     zph_time_transform,
 )
+from aice_helpers.study import binary_indicator, threshold_indicator
 
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES = TESTS_DIR / "fixtures"

@@ -19,13 +19,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from aice_helpers import study
+from aice_helpers.contract import DATA_DIR  # noqa: E402
+from aice_helpers.data import load_dataset  # noqa: E402
 from aice_helpers.pages import cox_chapter as cc  # noqa: E402
 from aice_helpers.pages import plots
-from aice_helpers.paper import reproduce
-from aice_helpers.paper import scorecard
-from aice_helpers.stats import survival  # noqa: E402
+from aice_helpers.paper import reproduce, scorecard
 from aice_helpers.paper.audit import audit_findings, contradicted_ids  # noqa: E402
-from aice_helpers.contract import DATA_DIR  # noqa: E402
+from aice_helpers.published import load_published  # noqa: E402
+from aice_helpers.stats import survival  # noqa: E402
 from aice_helpers.stats.cox import (  # noqa: E402
     GLOBAL_TERM,
     NO_EVENTS_REASON,
@@ -35,8 +37,6 @@ from aice_helpers.stats.cox import (  # noqa: E402
     fit_cox,
     zph_score_test,
 )
-from aice_helpers.data import load_dataset  # noqa: E402
-from aice_helpers.published import load_published  # noqa: E402
 
 ENDPOINTS = ("os", "pfs")
 
@@ -124,7 +124,7 @@ def test_paper_model_is_the_scorecards_model(cohort, endpoint):
     """The chapter and the scorecard fit the same model: identical coefficients and standard errors."""
     table_id = cc.ENDPOINT_TABLES[endpoint]
     ours = cc.paper_model(cohort, endpoint)
-    theirs = reproduce.cox_model(cohort, endpoint, reproduce.COX_TABLES[table_id][1])
+    theirs = reproduce.cox_model(cohort, endpoint, study.COX_TABLES[table_id][1])
     np.testing.assert_allclose(ours.table["beta"], theirs.table["beta"], rtol=1e-12)
     np.testing.assert_allclose(ours.table["se"], theirs.table["se"], rtol=1e-12)
     assert ours.ties == "breslow" and ours.reliable

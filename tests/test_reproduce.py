@@ -12,11 +12,15 @@ import math
 import pandas as pd
 import pytest
 
-from aice_helpers.stats import cox
-from aice_helpers.pages import safety
-from aice_helpers.stats import survival
 from aice_helpers.data import Dataset
-from aice_helpers.paper.reproduce import CODINGS, LEVEL_ALIAS_NOTE, Reproduced, reproduced_values
+from aice_helpers.pages import safety
+from aice_helpers.paper.reproduce import (
+    CODINGS,
+    LEVEL_ALIAS_NOTE,
+    Reproduced,
+    reproduced_values,
+)
+from aice_helpers.stats import cox, survival
 
 NOT_REPRODUCIBLE_IDS = (
     "methods.cisplatin.dose.min", "methods.study_period.start", "introduction.acs.deaths",

@@ -25,13 +25,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aice_helpers.pages import chapter
 from aice_helpers.book import rerun
-from aice_helpers.pages import tables
 from aice_helpers.cli import main
-from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE, REPO_DIR
+from aice_helpers.contract import (
+    ADVERSE_EVENTS_FILE,
+    COHORT_FILE,
+    CONTRACT,
+    DATA_DIR,
+    PROCEDURES_FILE,
+    REPO_DIR,
+)
 from aice_helpers.data import load_dataset
 from aice_helpers.mapping import load_mapping
+from aice_helpers.pages import chapter, tables
 from aice_helpers.synthetic.scale import scaled_cohort
 
 LEAK_ID_PREFIX = "ZZLEAK"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2, fisher_exact, norm
 
-from aice_helpers.pages import response
 from aice_helpers.contract import RESPONSES
+from aice_helpers.pages import response
 from aice_helpers.pages.response import (
     BEST_RESPONSE,
     TEST_FISHER,

@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from aice_helpers.cli import main
-from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE
+from aice_helpers.contract import (
+    ADVERSE_EVENTS_FILE,
+    COHORT_FILE,
+    CONTRACT,
+    DATA_DIR,
+    PROCEDURES_FILE,
+)
 from aice_helpers.data import load_dataset
 from aice_helpers.synthetic.scale import scaled_cohort, write_scaled_cohort
 

@@ -13,9 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from aice_helpers.paper import scorecard
 from aice_helpers.contract import COHORT_FILE, DATA_DIR
 from aice_helpers.data import Dataset, load_dataset
+from aice_helpers.pages.tables import slug
+from aice_helpers.paper import scorecard
+from aice_helpers.paper.compare import component_status
 from aice_helpers.paper.reproduce import Reproduced
 from aice_helpers.paper.scorecard import (
     SCORECARD_STATUSES,
@@ -25,14 +27,12 @@ from aice_helpers.paper.scorecard import (
     STATUS_OUTSIDE,
     STATUS_WITHIN,
     comparison_status,
-    component_status,
     entry_status,
     rounds_to,
     scorecard_summary,
     scorecard_table,
 )
-from aice_helpers.synthetic.generate import HISTOLOGY_ADJUSTED_SUBTYPE
-from aice_helpers.pages.tables import slug
+from aice_helpers.synthetic.baseline import HISTOLOGY_ADJUSTED_SUBTYPE
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"

@@ -16,10 +16,10 @@ import pytest
 from lifelines import LogLogisticFitter, LogNormalFitter, WeibullFitter
 from scipy import stats
 
-from aice_helpers.pages import plots
 from aice_helpers.analyses import simulation
-from aice_helpers.stats.cox import fit_cox
 from aice_helpers.data import Dataset
+from aice_helpers.pages import plots
+from aice_helpers.stats.cox import fit_cox
 
 EXPONENTIAL = simulation.TrueModel("exponential", stats.expon(scale=20.0))
 SEED = 12345

@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aice_helpers.synthetic import calibration
-from aice_helpers.synthetic import generate
 from aice_helpers.cli import main as cli_main
 from aice_helpers.contract import (
     ADVERSE_EVENT_COLUMNS,
@@ -20,6 +18,7 @@ from aice_helpers.contract import (
     PROCEDURE_COLUMNS,
     PROCEDURES_FILE,
 )
+from aice_helpers.synthetic import baseline, calibration, generate
 
 OTHER_SEED = 12345
 SEEDS = (generate.DEFAULT_SEED, OTHER_SEED)
@@ -177,11 +176,11 @@ def test_histology_keeps_every_named_subtype_and_drops_one_other(tables):
 
 
 def test_histology_adjustment_is_exposed():
-    assert generate.PUBLISHED_HISTOLOGY_COUNTS == TABLE_2_PRINTED
-    assert sum(generate.HISTOLOGY_COUNTS.values()) == 113
-    changed = {k for k in TABLE_2_PRINTED if generate.HISTOLOGY_COUNTS[k] != TABLE_2_PRINTED[k]}
-    assert changed == {generate.HISTOLOGY_ADJUSTED_SUBTYPE} == {"Others"}
-    assert "114" in generate.HISTOLOGY_ADJUSTMENT_NOTE and "Others" in generate.HISTOLOGY_ADJUSTMENT_NOTE
+    assert baseline.PUBLISHED_HISTOLOGY_COUNTS == TABLE_2_PRINTED
+    assert sum(baseline.HISTOLOGY_COUNTS.values()) == 113
+    changed = {k for k in TABLE_2_PRINTED if baseline.HISTOLOGY_COUNTS[k] != TABLE_2_PRINTED[k]}
+    assert changed == {baseline.HISTOLOGY_ADJUSTED_SUBTYPE} == {"Others"}
+    assert "114" in baseline.HISTOLOGY_ADJUSTMENT_NOTE and "Others" in baseline.HISTOLOGY_ADJUSTMENT_NOTE
 
 
 def test_subsequent_therapy(tables):
@@ -205,7 +204,7 @@ def test_distant_metastasis_implies_stage_iv(tables):
 
 def test_children_are_young_subtypes_in_the_young_group(tables):
     children = tables[COHORT_FILE].query("age_years < 18")
-    assert len(children) == generate.N_CHILDREN == 8
+    assert len(children) == baseline.N_CHILDREN == 8
     assert children["histology"].isin(["Rhabdomyosarcoma", "Synovial sarcoma", "PNET", "ASPS"]).all()
 
 
@@ -330,7 +329,7 @@ def test_stored_survival_points_the_papers_way():
 
 
 def test_calibrated_survival_times_take_the_baseline_cohort(default_tables):
-    baseline = default_tables[COHORT_FILE].drop(columns=list(generate.SURVIVAL_COLUMNS))
+    baseline = default_tables[COHORT_FILE].drop(columns=list(baseline.SURVIVAL_COLUMNS))
     times = calibration.calibrated_survival_times(baseline, seed=0, progress=False, iterations=SHORT_RUN)
     assert list(times.columns) == list(calibration.CALIBRATED_COLUMNS)
     assert (times["pfs_months"] <= times["os_months"]).all()
@@ -339,13 +338,13 @@ def test_calibrated_survival_times_take_the_baseline_cohort(default_tables):
 def test_replacing_the_survival_model_leaves_everything_else_unchanged(monkeypatch, default_tables):
     def flat_times(cohort: pd.DataFrame, seed: int, progress: bool = True,
                    iterations: int | None = None) -> pd.DataFrame:
-        columns = {column: 1 for column in generate.SURVIVAL_COLUMNS}
+        columns = {column: 1 for column in baseline.SURVIVAL_COLUMNS}
         redealt = {column: cohort[column] for column in calibration.REDEALT_COLUMNS}
         return pd.DataFrame({**redealt, **columns}, index=cohort.index)
 
     monkeypatch.setattr(calibration, "calibrated_survival_times", flat_times)
     replaced = generate.synthetic_tables()
-    changed = list(calibration.CALIBRATED_COLUMNS) + list(generate.RESPONSE_DETAIL_COLUMNS)  # the calibration may re-deal regimens and PR/SD
+    changed = list(calibration.CALIBRATED_COLUMNS) + list(baseline.RESPONSE_DETAIL_COLUMNS)  # the calibration may re-deal regimens and PR/SD
     pd.testing.assert_frame_equal(replaced[COHORT_FILE].drop(columns=changed),
                                   default_tables[COHORT_FILE].drop(columns=changed))
     pd.testing.assert_frame_equal(replaced[PROCEDURES_FILE], default_tables[PROCEDURES_FILE])
@@ -383,14 +382,14 @@ def test_cli_regenerates_the_stored_sessions_and_events(tmp_path, capsys, monkey
     assert "wrote" in capsys.readouterr().out
     for name in (PROCEDURES_FILE, ADVERSE_EVENTS_FILE):
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes()
-    changed = list(calibration.CALIBRATED_COLUMNS) + list(generate.RESPONSE_DETAIL_COLUMNS)
+    changed = list(calibration.CALIBRATED_COLUMNS) + list(baseline.RESPONSE_DETAIL_COLUMNS)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / COHORT_FILE).drop(columns=changed),
                                   pd.read_csv(DATA_DIR / COHORT_FILE).drop(columns=changed))
 
 
 def test_stored_cohort_reads_back_equal_apart_from_the_calibration(default_tables):
     stored = pd.read_csv(DATA_DIR / COHORT_FILE)
-    changed = list(calibration.CALIBRATED_COLUMNS) + list(generate.RESPONSE_DETAIL_COLUMNS)
+    changed = list(calibration.CALIBRATED_COLUMNS) + list(baseline.RESPONSE_DETAIL_COLUMNS)
     pd.testing.assert_frame_equal(stored.drop(columns=changed), default_tables[COHORT_FILE].drop(columns=changed))
     assert list(stored.columns) == list(default_tables[COHORT_FILE].columns)
 
@@ -406,7 +405,7 @@ def test_dealt_labels_uses_exact_counts_and_respects_zero_affinity():
     rng = np.random.default_rng(1)
     affinity = np.array([[1.0, 0.0]] * 3 + [[1.0, 1.0]] * 5)
     order = np.arange(8)  # constrained rows first
-    labels = generate.dealt_labels(rng, {"x": 4, "y": 4}, affinity, order)
+    labels = baseline.dealt_labels(rng, {"x": 4, "y": 4}, affinity, order)
     assert (labels[:3] == "x").all()
     assert (labels == "x").sum() == 4 and (labels == "y").sum() == 4
 
@@ -414,6 +413,6 @@ def test_dealt_labels_uses_exact_counts_and_respects_zero_affinity():
 def test_dealt_labels_refuses_impossible_constraints():
     rng = np.random.default_rng(1)
     with pytest.raises(ValueError, match="no label left"):
-        generate.dealt_labels(rng, {"x": 1, "y": 1}, np.array([[1.0, 0.0], [1.0, 0.0]]), np.arange(2))
+        baseline.dealt_labels(rng, {"x": 1, "y": 1}, np.array([[1.0, 0.0], [1.0, 0.0]]), np.arange(2))
     with pytest.raises(ValueError, match="does not fit"):
-        generate.dealt_labels(rng, {"x": 1}, np.ones((2, 1)))
+        baseline.dealt_labels(rng, {"x": 1}, np.ones((2, 1)))

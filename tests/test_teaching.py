@@ -21,7 +21,9 @@ import pandas as pd
 import pytest
 from lifelines.statistics import logrank_test
 
+from aice_helpers.analyses import survival as survival_analyses
 from aice_helpers.pages import teaching
+from aice_helpers.paper import compare
 from aice_helpers.stats.cox import fit_cox
 from aice_helpers.stats.survival import (
     TRANSFORMS,
@@ -508,7 +510,7 @@ def test_subgroup_median_three_ways(dataset) -> None:
     from aice_helpers.pages import prognostic
 
     table = teaching.subgroup_median_three_ways(dataset.cohort, "os", "tumor_site")
-    frame = prognostic.factor_frame(dataset.cohort, "os", prognostic.FACTORS_BY_KEY["tumor_site"])
+    frame = survival_analyses.factor_frame(dataset.cohort, "os", prognostic.FACTORS_BY_KEY["tumor_site"])
     sizes = table.groupby(level="group", sort=False)["patients"].first()
     assert sizes.sum() == len(dataset.cohort)
     for group, size in sizes.items():
@@ -536,7 +538,10 @@ def test_proportion_interval_coverage_by_hand() -> None:
 
 def test_response_rate_denominators(dataset) -> None:
     """The patients row is the ORR and DCR of the response chapter; the sessions row divides the same counts."""
-    from aice_helpers.pages.response import disease_control_rate, objective_response_rate
+    from aice_helpers.pages.response import (
+        disease_control_rate,
+        objective_response_rate,
+    )
 
     cohort = dataset.cohort
     table = teaching.response_rate_denominators(cohort, 216)
@@ -585,7 +590,7 @@ def test_status_parts_explain_the_row_status(dataset, published) -> None:
     for entry_id in ("table3.stage.hr", "results.survival.os.median", "safety.grade_d.pct", "table1.sex.male"):
         parts = teaching.status_parts(table, published, entry_id)
         row_status = table.set_index("id").at[entry_id, "status"]
-        assert scorecard.worst_status(parts["status"].tolist()) == row_status
+        assert compare.worst_status(parts["status"].tolist()) == row_status
     assert teaching.status_parts(table, published, "table3.stage.hr").index.tolist() == ["estimate", "lower", "upper"]
 
 

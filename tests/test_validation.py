@@ -19,8 +19,8 @@ import pytest
 
 from aice_helpers.contract import (
     ADVERSE_EVENTS_FILE,
-    CONTRACT,
     COHORT_FILE,
+    CONTRACT,
     GRADES,
     MODALITIES,
     PROCEDURES_FILE,

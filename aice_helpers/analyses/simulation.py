@@ -9,7 +9,7 @@ Two experiments, both built on the book's own data and estimators:
   Each replicate is summarised by :func:`aice_helpers.stats.survival.median_spss` (the paper's symmetric
   interval) and :func:`aice_helpers.stats.survival.median_brookmeyer_crowley` on the log and log-log scales.
 * **Cox hazard ratios and events per variable.** Covariate rows are drawn with replacement from the
-  cohort's rows of the paper's OS model (:func:`aice_helpers.pages.cox_chapter.model_data`), event times
+  cohort's rows of the paper's OS model (:func:`aice_helpers.pages.cox_models.model_data`), event times
   follow proportional hazards with the published Table 3 coefficients as the true log hazard ratios
   (inverse-transform method of Bender et al. 2005 on the same fitted baseline), and uniform censoring,
   solved for an expected number of deaths, sets the events per variable. Each replicate is fitted by
@@ -36,12 +36,95 @@ import pandas as pd
 from lifelines import LogLogisticFitter, LogNormalFitter, WeibullFitter
 from scipy import integrate, stats
 
-from aice_helpers.pages import cox_chapter
-from aice_helpers.pages import prognostic
+from aice_helpers import study
+from aice_helpers.analyses import models as cox_models
+from aice_helpers.contract import MISSING_MARK
+from aice_helpers.published import published_value
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import DEFAULT_ALPHA, ModelWarning, fit_cox
-from aice_helpers.published import published_value
-from aice_helpers.pages.tables import MISSING_MARK
+
+__all__ = [
+    "DEFAULT_SEED",
+    "NOMINAL_COVERAGE",
+    "FULL_REPLICATIONS",
+    "FULL_COX_REPLICATIONS",
+    "LIMIT_GRID_POINTS",
+    "LIMIT_GRID_SPAN",
+    "MEDIAN_CHUNK",
+    "COX_CHUNK",
+    "MEDIAN_STREAM",
+    "COX_STREAM",
+    "EXAMPLE_STREAM",
+    "ENDPOINT",
+    "TIME",
+    "EVENT",
+    "MC_Z",
+    "MODEL_LANDMARKS",
+    "KAPLAN_MEIER",
+    "SPSS",
+    "BC_LOG",
+    "BC_LOGLOG",
+    "MEDIAN_METHODS",
+    "PARAMETRIC_MODELS",
+    "TrueModel",
+    "fitted_models",
+    "parametric_fits",
+    "fits_table",
+    "best_model",
+    "model_curve",
+    "model_curves",
+    "censored_share",
+    "uniform_censoring_limit",
+    "censored_sample",
+    "example_study",
+    "replicate_seeds",
+    "resolved_workers",
+    "parallel_map",
+    "chunked_tasks",
+    "MedianSetting",
+    "median_settings",
+    "median_interval_rows",
+    "median_replicates",
+    "median_experiment",
+    "interval_outcomes",
+    "mc_standard_error",
+    "coverage_summary",
+    "with_missing_marked",
+    "censoring_label",
+    "censored_label",
+    "coverage_table",
+    "settings_table",
+    "CoxDesign",
+    "CoxSetting",
+    "published_log_hazard_ratios",
+    "cox_design",
+    "relative_risks",
+    "proportional_hazards_times",
+    "cohort_survival",
+    "design_table",
+    "study_deaths",
+    "replications_to_run",
+    "events_for_epv",
+    "cox_settings",
+    "quiet_fit",
+    "simulated_cox_data",
+    "cox_replicates",
+    "cox_experiment",
+    "bias_summary",
+    "epv_labels",
+    "reliable_fits",
+    "level_labels",
+    "cox_table",
+    "epv_overview",
+    "model_note",
+    "one_study_note",
+    "coverage_note",
+    "undefined_note",
+    "study_epv_note",
+    "percent_text",
+    "epv_note",
+    "monte_carlo_replicates",
+]
 
 DEFAULT_SEED = 20240521
 NOMINAL_COVERAGE = 1.0 - DEFAULT_ALPHA
@@ -382,15 +465,15 @@ class CoxSetting:
 
 def published_log_hazard_ratios(endpoint: str = ENDPOINT) -> pd.Series:
     """The paper's multivariable β of the endpoint's model (Table 3 for OS), indexed by the book's row labels."""
-    table = cox_chapter.ENDPOINT_TABLES[endpoint]
-    keys = cox_chapter.paper_model_covariates(endpoint)
-    return pd.Series({cox_chapter.PAPER_LABELS[key]: float(published_value(f"{table}.{key}.beta")) for key in keys},
+    table = study.ENDPOINT_TABLES[endpoint]
+    keys = cox_models.paper_model_covariates(endpoint)
+    return pd.Series({cox_models.PAPER_LABELS[key]: float(published_value(f"{table}.{key}.beta")) for key in keys},
                      name="true β")
 
 
 def cox_design(cohort: pd.DataFrame, baseline: TrueModel, endpoint: str = ENDPOINT) -> CoxDesign:
     """The paper's model's covariate columns from the cohort, with the published β as the truth."""
-    data = cox_chapter.model_data(cohort, endpoint, cox_chapter.paper_model_covariates(endpoint))
+    data = cox_models.model_data(cohort, endpoint, cox_models.paper_model_covariates(endpoint))
     truth = published_log_hazard_ratios(endpoint)
     return CoxDesign(data.frame[list(truth.index)], truth, baseline, data.covariates)
 
@@ -424,7 +507,7 @@ def design_table(design: CoxDesign) -> pd.DataFrame:
 
 def study_deaths(cohort: pd.DataFrame, endpoint: str = ENDPOINT) -> int:
     """The number of events of the endpoint in the cohort (deaths, for OS)."""
-    return int(cohort[prognostic.ENDPOINTS[endpoint].event_col].sum())
+    return int(cohort[study.ENDPOINTS[endpoint].event_col].sum())
 
 
 def replications_to_run(full_study: bool, replications: int, cox_replications: int) -> tuple[int, int]:
@@ -480,7 +563,7 @@ def cox_replicates(setting: CoxSetting, design: CoxDesign, seeds: Sequence[np.ra
         table = result.table.set_index("label").reindex(design.log_hazard_ratios.index)
         parts.append(pd.DataFrame({
             "patients": setting.patients, "target_events": setting.target_events, "replicate": first + offset,
-            "events": result.events, "epv": cox_chapter.events_per_variable(result), "covariate": table.index,
+            "events": result.events, "epv": cox_models.events_per_variable(result), "covariate": table.index,
             "true_beta": design.log_hazard_ratios.to_numpy(), "beta": table["beta"].to_numpy(),
             "se": table["se"].to_numpy(), "lower": table["lower"].to_numpy(), "upper": table["upper"].to_numpy(),
             "reliable": result.reliable, "model_warnings": model_warnings,
@@ -640,10 +723,10 @@ def undefined_note(summary: pd.DataFrame) -> str:
 def study_epv_note(cohort: pd.DataFrame, parameters: int, endpoint: str = ENDPOINT) -> str:
     """The paper's OS model in numbers: patients, deaths, coefficients and events per variable."""
     deaths = study_deaths(cohort, endpoint)
-    side = "at or above" if deaths / parameters >= cox_chapter.EPV_RULE else "below"
+    side = "at or above" if deaths / parameters >= cox_models.EPV_RULE else "below"
     return (f"In the synthetic cohort, the paper's OS model rests on {deaths} deaths among {len(cohort)} patients "
             f"and estimates {parameters} coefficients: {deaths / parameters:.1f} events per variable, {side} the "
-            f"rule of {cox_chapter.EPV_RULE}.")
+            f"rule of {cox_models.EPV_RULE}.")
 
 
 def percent_text(value: object) -> str:

@@ -14,6 +14,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "DEFAULT_MODE",
+    "ROOT_FAVICON",
+    "setup",
+]
+
 DEFAULT_MODE = "light"
 ROOT_FAVICON = "favicon.ico"
 

@@ -45,7 +45,14 @@ import nbformat
 import pandas as pd
 import yaml
 
-from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, DATA_DIR, PROCEDURES_FILE, REPO_DIR
+from aice_helpers.contract import (
+    ADVERSE_EVENTS_FILE,
+    COHORT_FILE,
+    CONTRACT,
+    DATA_DIR,
+    PROCEDURES_FILE,
+    REPO_DIR,
+)
 from aice_helpers.data import (
     FILES_WITHOUT_ROWS_ALLOWED,
     DataValidationError,
@@ -55,8 +62,100 @@ from aice_helpers.data import (
     read_records,
     text_frame,
 )
-from aice_helpers.mapping import ColumnMapping, MappingError, apply_mapping, load_mapping
+from aice_helpers.mapping import (
+    ColumnMapping,
+    MappingError,
+    apply_mapping,
+    load_mapping,
+)
 from aice_helpers.study import TABLE1_CHARACTERISTICS
+
+__all__ = [
+    "NOTEBOOKS_DIR",
+    "BOOK_DIR",
+    "REPO_CONFIG",
+    "REPO_TOC",
+    "PATIENT_ID",
+    "SURVIVAL_COLUMNS",
+    "TABLE1_COLUMNS",
+    "PROGNOSTIC_COLUMNS",
+    "Needs",
+    "CHAPTER_REQUIREMENTS",
+    "NOT_RERUN",
+    "PER_PATIENT_FIGURES_NOTE",
+    "REPO_PAGES",
+    "PRIMER_PREFIX",
+    "BOOK_ASSETS",
+    "BEFORE_PAGES",
+    "REFERENCE_PAGES",
+    "FRONT_PAGE",
+    "LEFT_OUT_PAGE",
+    "MARKER_FILE",
+    "REPORT_FILE",
+    "JB_FLAGS",
+    "INJECTED_TAG",
+    "REMOVE_TAG",
+    "MAX_WARNING_CHARS",
+    "RERUN_BANNER",
+    "MEMORY_POLL_SECONDS",
+    "KERNEL_START_FAILURE",
+    "KERNEL_START_ATTEMPTS",
+    "WARNING_LINE",
+    "FORBIDDEN_OUTPUTS",
+    "DEFAULT_TITLE_SUFFIX",
+    "EXAMPLE",
+    "RerunError",
+    "ChapterFailed",
+    "Plan",
+    "ChapterRun",
+    "add_rerun_arguments",
+    "run_rerun",
+    "checked_out_dir",
+    "PreparedData",
+    "prepared_data",
+    "input_files",
+    "input_frames",
+    "renamed_finding",
+    "chapter_plan",
+    "missing_data",
+    "input_description",
+    "raise_on_missing",
+    "needers_text",
+    "union_columns",
+    "write_columns",
+    "chapter_environment",
+    "papermill_command",
+    "MemoryWatcher",
+    "process_tree",
+    "peak_rss_mb",
+    "ChapterRunner",
+    "chapter_error",
+    "prepared_notebook",
+    "warning_lines",
+    "executed_chapters",
+    "built_book",
+    "repo_config",
+    "chapter_title",
+    "toc_chapters",
+    "write_book_sources",
+    "LINK_TO_NOTEBOOK",
+    "REF_ROLE",
+    "LABEL_LINE",
+    "HEADING_AFTER_LABEL",
+    "absent_labels",
+    "without_absent_links",
+    "unlink_absent_chapters",
+    "primer_chapters",
+    "toc",
+    "front_page",
+    "published_data_text",
+    "left_out_text",
+    "listed",
+    "jupyter_book_command",
+    "render_book",
+    "write_report",
+    "published",
+]
 
 NOTEBOOKS_DIR = REPO_DIR / "notebooks"
 BOOK_DIR = REPO_DIR / "book"
@@ -393,8 +492,14 @@ def write_columns(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, tupl
 
 def chapter_environment(columns: Mapping[str, tuple[str, ...]], min_cell: int) -> dict[str, str]:
     """Return the environment a chapter's kernel runs in: the package importable, the rerun's settings."""
-    from aice_helpers.pages.chapter import MIN_CELL_ENV, REQUIRED_COLUMNS_ENV, VALIDATED_ENV  # imports matplotlib
-    from aice_helpers.pages.response import PER_PATIENT_FIGURES_ENV
+    from aice_helpers.pages.chapter import (  # imports matplotlib
+        MIN_CELL_ENV,
+        REQUIRED_COLUMNS_ENV,
+        VALIDATED_ENV,
+    )
+    from aice_helpers.pages.response import (
+        PER_PATIENT_FIGURES_ENV,  # reason: chapter modules load matplotlib; only the executing step needs them
+    )
 
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_DIR), environment.get("PYTHONPATH"))))
@@ -566,7 +671,9 @@ def warning_lines(text: str) -> list[str]:
 
 def executed_chapters(prepared: PreparedData, stage: Path, min_cell: int, jobs: int) -> list[ChapterRun]:
     """Execute every planned chapter (``jobs`` at a time) with a progress bar; raise on the first failure."""
-    from tqdm import tqdm
+    from tqdm import (
+        tqdm,  # reason: chapter modules load matplotlib; only the executing step needs them
+    )
 
     (stage / "notebooks").mkdir(parents=True, exist_ok=True)
     runner = ChapterRunner()

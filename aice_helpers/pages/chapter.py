@@ -24,6 +24,19 @@ from aice_helpers.data import ALL_FILES, Dataset, load_dataset, load_validated_d
 from aice_helpers.pages.plots import use_book_style
 from aice_helpers.pages.tables import install_small_count_masking
 
+__all__ = [
+    "REQUIRED_COLUMNS_ENV",
+    "MIN_CELL_ENV",
+    "VALIDATED_ENV",
+    "DISPLAY_OPTIONS",
+    "Chapter",
+    "is_default_data",
+    "min_cell_setting",
+    "validated_setting",
+    "required_columns_setting",
+    "open_chapter",
+]
+
 REQUIRED_COLUMNS_ENV = "AICE_REQUIRED_COLUMNS"
 MIN_CELL_ENV = "AICE_MIN_CELL"
 VALIDATED_ENV = "AICE_DATA_VALIDATED"

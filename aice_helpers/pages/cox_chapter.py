@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,11 +24,28 @@ from lifelines.statistics import proportional_hazard_test
 from scipy.stats import norm
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
-from aice_helpers.pages import prognostic
-from aice_helpers.paper import reproduce
-from aice_helpers.paper import scorecard
-from aice_helpers.stats import survival
 from aice_helpers import study
+from aice_helpers.analyses.models import (  # noqa: F401  # noqa: F401
+    CONTINUOUS_LABELS,
+    EPV_RULE,
+    EVENT,
+    PAPER_LABELS,
+    SIZE_PER_5CM,
+    SIZE_STEP_CM,
+    TIME,
+    ModelData,
+    covariate_columns,
+    covariate_name,
+    events_per_variable,
+    fit_model,
+    model_data,
+    paper_model,
+    paper_model_covariates,
+)
+from aice_helpers.pages import prognostic
+from aice_helpers.pages.tables import published_or_none
+from aice_helpers.paper import reproduce, scorecard
+from aice_helpers.stats import survival
 from aice_helpers.stats.cox import (
     FIT_FAILED,
     FLAT_REASON,
@@ -40,37 +56,113 @@ from aice_helpers.stats.cox import (
     SEPARATION_REASON,
     SINGLE_VALUE_REASON,
     CoxResult,
-    ModelWarning,
     estimable_table,
-    fit_cox,
     scaled_schoenfeld_residuals,
     schoenfeld_residuals,
     zph_score_test,
 )
-from aice_helpers.pages.tables import published_or_none
 
-SIGNIFICANCE_LEVEL = 0.05
-EPV_RULE = 10  # events per variable, the rule of thumb of Peduzzi et al. (1995)
+__all__ = [
+    "CONTINUOUS_LABELS",
+    "EVENT",
+    "PAPER_LABELS",
+    "SIZE_PER_5CM",
+    "SIZE_STEP_CM",
+    "TIME",
+    "ModelData",
+    "covariate_columns",
+    "covariate_name",
+    "fit_model",
+    "model_data",
+    "paper_model",
+    "paper_model_covariates",
+    "SIGNIFICANCE_LEVEL",
+    "EPV_RULE",
+    "Z95",
+    "ENDPOINT_TABLES",
+    "TABLE_NAMES",
+    "LOGRANK",
+    "WALD",
+    "CANDIDATES",
+    "MAIN_COVARIATES",
+    "LOWESS_FRACTION",
+    "LOWESS_EXACT_POINTS",
+    "LOWESS_DELTA_SHARE",
+    "PH_COLUMNS",
+    "MODEL_AS_PUBLISHED",
+    "MODEL_NLR_ADDED",
+    "MODEL_NLR_DROPPED",
+    "MODEL_SIZE_CONTINUOUS",
+    "MODEL_STAGE_DROPPED",
+    "MODEL_EFRON",
+    "YES",
+    "NO",
+    "HR_CHANGE_WORTH_NOTING",
+    "SMALL_GROUP",
+    "NOT_ESTIMABLE",
+    "NOT_SHOWN",
+    "REASON_EXPLANATIONS",
+    "REASON_PREFIX_EXPLANATIONS",
+    "LARGEST_PRINTED_LOG_HR",
+    "cox_table",
+    "forest_rows",
+    "reason_text",
+    "not_estimable_note",
+    "cox_table_with_published",
+    "comparison_note",
+    "size_cut_note",
+    "indicator_groups",
+    "univariable_screen",
+    "selected_covariates",
+    "selection_by_univariable_rule",
+    "rule_models",
+    "p_phrase",
+    "rule_note",
+    "small_group_note",
+    "paper_univariable_claims",
+    "paper_rule_check",
+    "multivariable_claim_check",
+    "paper_rule_note",
+    "lifelines_scaled_residuals",
+    "ph_test_table",
+    "estimable_model",
+    "lifelines_ph_p_values",
+    "ph_p_values",
+    "ph_note",
+    "lowess_delta",
+    "schoenfeld_frame",
+    "patients_text",
+    "events_per_variable",
+    "model_summary",
+    "screening_summary",
+    "epv_note",
+    "STAGE",
+    "METASTASIS",
+    "stage_metastasis_overlap",
+    "overlap_cells",
+    "stage_coefficient_se",
+    "hazard_ratio_text",
+    "required_beta",
+    "stage_note",
+    "ties_summary",
+    "ties_comparison",
+    "ties_note",
+    "sensitivity_models",
+    "sensitivity_forest_rows",
+    "sensitivity_table",
+    "sensitivity_note",
+    "widest_significant_interval",
+    "wide_interval_note",
+    "reference_note",
+    "model_problems_note",
+]
+
+SIGNIFICANCE_LEVEL = study.ALPHA
 Z95 = float(norm.ppf(0.975))
-TIME, EVENT = "time", "event"
-ENDPOINT_TABLES: dict[str, str] = {"os": "table3", "pfs": "table4"}
+ENDPOINT_TABLES = study.ENDPOINT_TABLES
 TABLE_NAMES: dict[str, str] = {"table3": "Table 3", "table4": "Table 4"}
 LOGRANK, WALD = "log-rank", "Wald"
 
-# Row labels of Tables 3 and 4, in the book's codings (the paper prints size as ">10 vs ≤10").
-PAPER_LABELS: dict[str, str] = {
-    "nlr": "NLR >3 vs ≤3",
-    "max_diameter_cm": "Maximum diameter ≥10 vs <10 cm",
-    "distant_metastasis": "Distant metastasis yes vs no",
-    "postop_regimens": "Postoperative therapy 0–1 vs ≥2",
-    "grade": "Pathological grade G3 vs G1+G2",
-    "stage": "Stage IV vs III",
-    "aice_cycles": "Treatment cycles 1 vs ≥2",
-    "best_response": "Short-term efficacy SD+PD vs PR",
-}
-SIZE_PER_5CM = "max_diameter_per_5cm"
-SIZE_STEP_CM = 5.0
-CONTINUOUS_LABELS: dict[str, str] = {SIZE_PER_5CM: "Maximum diameter, per 5 cm"}
 # The univariable screen: the paper's eight codings and the other characteristics of Table 1.
 CANDIDATES: tuple[str, ...] = (
     "age_years", "sex", "ecog", "tumor_site", "max_diameter_cm", "distant_metastasis", "grade", "stage", "nlr",
@@ -120,68 +212,18 @@ LARGEST_PRINTED_LOG_HR = 700.0  # e^700 is near the largest float; beyond it a h
 # Covariates and model data
 
 
-def paper_model_covariates(endpoint: str) -> tuple[str, ...]:
-    """The covariate keys of the paper's model of an endpoint ('os': Table 3, 'pfs': Table 4), in printed order."""
-    return reproduce.COX_TABLES[ENDPOINT_TABLES[endpoint]][1]
 
 
-def covariate_columns(cohort: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The model columns of one covariate, named by their row labels (0/1 indicators or a continuous value)."""
-    if key in reproduce.CODINGS:
-        return pd.DataFrame({PAPER_LABELS[key]: reproduce.CODINGS[key].indicator(cohort).astype(float)},
-                            index=cohort.index)
-    if key == SIZE_PER_5CM:
-        return pd.DataFrame({CONTINUOUS_LABELS[key]: cohort["max_diameter_cm"].astype(float) / SIZE_STEP_CM},
-                            index=cohort.index)
-    factor = prognostic.FACTORS_BY_KEY[key]
-    groups = pd.Series(factor.grouping(cohort), index=cohort.index)
-    levels = prognostic.factor_levels(groups.astype("category"), factor)
-    reference = levels[0] if levels else ""
-    return pd.DataFrame({f"{factor.label} {level} vs {reference}": (groups == level).astype(float).where(groups.notna())
-                         for level in levels[1:]}, index=cohort.index)
 
 
-def covariate_name(cohort: pd.DataFrame, key: str) -> str:
-    """A covariate as a row of the chapter's tables: its contrast, or its name and number of groups."""
-    columns = list(covariate_columns(cohort, key).columns)
-    if len(columns) == 1:
-        return columns[0]
-    if not columns:
-        return f"{prognostic.FACTORS_BY_KEY[key].label} (a single group here)"
-    return f"{prognostic.FACTORS_BY_KEY[key].label} ({len(columns) + 1} groups)"
 
 
-@dataclass(frozen=True)
-class ModelData:
-    """A model's data: time, event and one column per parameter, and which columns belong to which covariate."""
-
-    frame: pd.DataFrame
-    covariates: dict[str, tuple[str, str]]  # fit_cox's {label: (column, reference)}
-    terms: dict[str, list[str]]  # covariate key -> its columns
 
 
-def model_data(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str]) -> ModelData:
-    """The time, event and covariate columns of a model of ``endpoint`` on ``keys`` (incomplete rows dropped)."""
-    spec = prognostic.ENDPOINTS[endpoint]
-    parts = {key: covariate_columns(cohort, key) for key in keys}
-    frame = pd.concat([cohort[[spec.time_col, spec.event_col]].set_axis([TIME, EVENT], axis=1), *parts.values()],
-                      axis=1).dropna()
-    covariates = {column: (column, column.split(" vs ")[-1] if " vs " in column else "per unit")
-                  for part in parts.values() for column in part.columns}
-    return ModelData(frame.astype(float), covariates, {key: list(part.columns) for key, part in parts.items()})
 
 
-def fit_model(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str], ties: str = PAPER_TIES) -> CoxResult:
-    """The Cox model of an endpoint on the covariate keys; problems are kept in ``problems``, not warned."""
-    data = model_data(cohort, endpoint, keys)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ModelWarning)
-        return fit_cox(data.frame, TIME, EVENT, data.covariates, ties=ties)
 
 
-def paper_model(cohort: pd.DataFrame, endpoint: str, ties: str = PAPER_TIES) -> CoxResult:
-    """The paper's model of an endpoint (Table 3 for 'os', Table 4 for 'pfs')."""
-    return fit_model(cohort, endpoint, paper_model_covariates(endpoint), ties)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -742,10 +784,6 @@ def _decimal_text(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}" if pd.notna(value) else NOT_SHOWN
 
 
-def events_per_variable(result: CoxResult) -> float:
-    """Events divided by the number of estimated coefficients of a fitted model."""
-    parameters = int(result.table["beta"].notna().sum())
-    return result.events / parameters if parameters else math.nan
 
 
 def model_summary(results: Mapping[str, CoxResult]) -> pd.DataFrame:

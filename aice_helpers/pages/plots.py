@@ -299,7 +299,6 @@ def waterfall_plot(cohort: pd.DataFrame, max_bars: int | None = WATERFALL_MAX_BA
     dashed lines mark RECIST's -30% and +20%; a dot beyond a bar's end marks a new lesion. With
     more than ``max_bars`` patients, that many are drawn, evenly spaced in rank, and the title says so.
     """
-    from aice_helpers.synthetic.extras import BEST_PCT_CHANGE, BEST_RESPONSE, NEW_LESION
 
     change = pd.to_numeric(cohort[BEST_PCT_CHANGE], errors="coerce")
     measured = change.notna().to_numpy()
@@ -349,7 +348,6 @@ def swimmer_plot(cohort: pd.DataFrame, procedures: pd.DataFrame, max_patients: i
     ``max_patients`` (default SWIMMER_MAX_PATIENTS) are drawn, evenly spaced by follow-up; the
     title says how many.
     """
-    from aice_helpers.synthetic.extras import BEST_RESPONSE, PATIENT_ID, SESSION_MONTH
 
     limit = SWIMMER_MAX_PATIENTS if max_patients is None else max_patients
     follow_up = pd.to_numeric(cohort["os_months"]).to_numpy()
@@ -430,6 +428,86 @@ import math  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
+from aice_helpers.analyses.simulation import censoring_label
+from aice_helpers.stats import survival
+from aice_helpers.synthetic.extras import (
+    BEST_PCT_CHANGE,
+    BEST_RESPONSE,
+    NEW_LESION,
+    PATIENT_ID,
+    SESSION_MONTH,
+)
+
+__all__ = [
+    "plt",
+    "PALETTE",
+    "PRIMARY",
+    "SECONDARY",
+    "MUTED",
+    "FIGURE_DPI",
+    "FULL_WIDTH",
+    "PUBLISHED_MARKER",
+    "use_book_style",
+    "baseline_distributions",
+    "category_bars",
+    "count_bars",
+    "patient_flow",
+    "worked_km_curves",
+    "interval_band_panels",
+    "partial_likelihood_plot",
+    "hazard_scenarios",
+    "RESPONSE_COLOURS",
+    "RESPONSE_NAMES",
+    "RECIST_LINES",
+    "WATERFALL_MAX_BARS",
+    "NO_MEASURED_LESIONS",
+    "NO_ADVERSE_EVENTS",
+    "NOT_ESTIMABLE_TEXT",
+    "NO_HAZARD_RATIOS",
+    "MEDIAN_NOT_REACHED_TEXT",
+    "SWIMMER_MAX_PATIENTS",
+    "GRADE_COLOURMAP",
+    "message_figure",
+    "evenly_spaced_positions",
+    "shown_count_text",
+    "waterfall_plot",
+    "swimmer_plot",
+    "worst_grade_bars",
+    "KM_MAX_STEPS",
+    "KM_MAX_CENSOR_MARKS",
+    "KM_BAND_ALPHA",
+    "KM_TICK_MONTHS",
+    "KM_NICE_MULTIPLES",
+    "KM_MAIN_HEIGHT",
+    "KM_RISK_ROW_HEIGHT",
+    "KM_GRID_PANEL_HEIGHT",
+    "KM_GRID_MAX_TICKS",
+    "KM_SINGLE_MAX_TICKS",
+    "km_tick_step",
+    "thinned_censor_marks",
+    "thinned_steps",
+    "KMCurve",
+    "km_curve",
+    "km_plot",
+    "km_grid",
+    "forest_plot",
+    "median_interval_plot",
+    "STATUS_COLOURS",
+    "TOTAL_LABEL_PREFIX",
+    "scorecard_status_bars",
+    "forest_plot_models",
+    "schoenfeld_plot",
+    "LAB_METHOD_MARKERS",
+    "LAB_TRUTH_STYLE",
+    "LAB_PANEL_TITLE_WIDTH",
+    "LAB_NARROW_LOG_TICKS",
+    "LAB_WIDE_LOG_TICKS",
+    "km_with_model_curves",
+    "simulated_study_plot",
+    "coverage_plot",
+    "hazard_ratio_spread_plot",
+]
+
 KM_MAX_STEPS = 2000  # vertices of a drawn curve; longer curves are sampled on a grid this fine
 KM_MAX_CENSOR_MARKS = 150  # censor ticks per curve; with more censored times, one tick per time bin
 KM_BAND_ALPHA = 0.13
@@ -499,7 +577,6 @@ class KMCurve:
 def km_curve(time: Sequence[float], event: Sequence[int], label: str = "",
              max_steps: int = KM_MAX_STEPS, max_marks: int = KM_MAX_CENSOR_MARKS) -> KMCurve:
     """Return the drawable Kaplan–Meier estimate (lifelines via survival.km_table) with its log-log band."""
-    from aice_helpers.stats import survival
 
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=int)
@@ -537,7 +614,6 @@ def _draw_km(ax: plt.Axes, risk_ax: plt.Axes, legend_ax: plt.Axes, curves: Mappi
              logrank_p: float | None, max_ticks: int, small: bool) -> None:
     """Draw Kaplan–Meier curves on ``ax``, their legend (and log-rank P) on ``legend_ax`` above it, and the
     numbers at risk, aligned with the x ticks, on ``risk_ax`` below it."""
-    from aice_helpers.stats import survival
 
     colours = [PRIMARY] if len(curves) == 1 else list(PALETTE)
     estimates = [km_curve(time, event, str(label)) for label, (time, event) in curves.items()]
@@ -730,7 +806,6 @@ def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str
     """Return the Kaplan–Meier curve near its median with the log and log-log bands, and below it the median's
     interval by each method of survival.median_intervals (SPSS symmetric, Brookmeyer–Crowley log, log-log, plain).
     When the median is not reached the whole curve is drawn with a sentence saying so."""
-    from aice_helpers.stats import survival
 
     table = survival.km_table(time, event)
     x = np.r_[0.0, table.index.to_numpy(float)]
@@ -947,7 +1022,6 @@ def km_with_model_curves(time: Sequence[float], event: Sequence[int], curves: pd
                          title: str = "", xlabel: str = "months") -> Figure:
     """Return the Kaplan–Meier estimate of (time, event) with parametric survival curves (columns model, time,
     survival) over it, the ``chosen`` model drawn thick."""
-    from aice_helpers.stats import survival
 
     table = survival.km_table(time, event)
     fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.8, 3.8))
@@ -985,7 +1059,6 @@ def simulated_study_plot(time: Sequence[float], event: Sequence[int], true_curve
 def coverage_plot(summary: pd.DataFrame, nominal: float, z: float, title: str = "") -> Figure:
     """Return coverage against sample size, one panel per censoring level and one line per method (columns
     censored_target, patients, method, coverage, mc_se): error bars ±z Monte Carlo SE, dashed line at ``nominal``."""
-    from aice_helpers.analyses.simulation import censoring_label
 
     levels = list(dict.fromkeys(summary["censored_target"]))
     methods = list(dict.fromkeys(summary["method"]))

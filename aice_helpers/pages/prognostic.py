@@ -10,16 +10,25 @@ landmark rates ±1 percentage point, P values on the same side of 0.05.
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from aice_helpers.stats import survival
 from aice_helpers import study
-from aice_helpers.stats.cox import DEFAULT_ALPHA, ModelWarning
+from aice_helpers.analyses.survival import (  # noqa: F401
+    endpoint_data,
+    event_and_censored_counts,
+    hr_estimable,
+    overall_curve,
+    subgroup_tables,
+)
+from aice_helpers.pages.tables import (
+    COUNT_ROWS_ATTR,
+    PERCENT_ROWS_ATTR,
+    published_or_none,
+)
 from aice_helpers.paper.scorecard import (
     STATUS_CONTRADICTED,
     STATUS_EXACT,
@@ -29,54 +38,112 @@ from aice_helpers.paper.scorecard import (
     comparison_status,
     rounds_to,
 )
-from aice_helpers.pages.tables import COUNT_ROWS_ATTR, PERCENT_ROWS_ATTR, published_or_none
+from aice_helpers.stats import survival
+from aice_helpers.stats.cox import DEFAULT_ALPHA
+from aice_helpers.study import (  # noqa: F401
+    _TABLE1,
+    BOTH,
+    ENDPOINTS,
+    FACTORS,
+    FACTORS_BY_KEY,
+    PAPER_NAMED_FACTORS,
+    Endpoint,
+    Factor,
+    grade_g3_group,
+    postop_group,
+    response_group,
+    response_levels,
+)
+
+__all__ = [
+    "overall_curve",
+    "subgroup_tables",
+    "endpoint_data",
+    "event_and_censored_counts",
+    "hr_estimable",
+    "BOTH",
+    "ENDPOINTS",
+    "FACTORS",
+    "FACTORS_BY_KEY",
+    "PAPER_NAMED_FACTORS",
+    "Endpoint",
+    "Factor",
+    "grade_g3_group",
+    "postop_group",
+    "response_group",
+    "response_levels",
+    "MEDIAN_TOLERANCE",
+    "LIMIT_TOLERANCE",
+    "RATE_TOLERANCE",
+    "SIGNIFICANCE_LEVEL",
+    "PRINTED_DECIMALS",
+    "P_DECIMALS",
+    "NOT_REACHED",
+    "FOLLOWUP_ID",
+    "PAPER_FOLLOWUP_DEFINITION",
+    "THREE_YEAR_OS_ID",
+    "with_article",
+    "landmark_label",
+    "median_with_interval",
+    "hr_with_interval",
+    "p_value_status",
+    "followup_table",
+    "followup_note",
+    "survival_summary_with_published",
+    "landmark_table_with_published",
+    "IntervalReading",
+    "read_landmark_interval",
+    "landmark_interval_note",
+    "identical_landmarks_note",
+    "symmetric_median_check",
+    "symmetric_median_note",
+    "restatements",
+    "subgroup_display",
+    "subgroup_medians_with_published",
+    "subgroup_p_with_published",
+    "univariable_significance",
+    "significance_note",
+    "multiple_testing_summary",
+    "multiple_testing_note",
+    "diameter_cutoff_sensitivity",
+    "diameter_label_note",
+    "factor_km_panels",
+    "forest_rows",
+    "median_methods_note",
+    "restatement_note",
+    "model_problems_note",
+    "not_reached_note",
+    "EVENT_COUNTS_ATTR",
+    "event_counts",
+    "median_interval_methods",
+    "landmark_table",
+    "transforms_at_landmarks",
+    "km_table_near_median",
+    "spss_median_steps",
+]
 
 MEDIAN_TOLERANCE = 0.5  # months
 LIMIT_TOLERANCE = 1.0  # months for median limits, percentage points for rate limits
 RATE_TOLERANCE = 1.0  # percentage points
-SIGNIFICANCE_LEVEL = 0.05
+SIGNIFICANCE_LEVEL = study.ALPHA
 PRINTED_DECIMALS = 1  # the paper prints medians, limits and rates with one decimal
 P_DECIMALS = 3
 NOT_REACHED = "not reached"
 FOLLOWUP_ID = "methods.follow_up.median"
 PAPER_FOLLOWUP_DEFINITION = "observed time, all patients"  # the reading the printed range 1.0–112.5 fits
 THREE_YEAR_OS_ID = "results.survival.os.year3.rate"
-EVENT_COUNTS_ATTR = "event_counts"  # attrs key of median_interval_methods: {endpoint short: (events, censored)}
 
 
 # ---------------------------------------------------------------------------------------------
 # Endpoints
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """A survival endpoint: its names, the contract columns it is read from and the paper's figure."""
-
-    key: str
-    name: str
-    short: str
-    time_col: str
-    event_col: str
-    figure: str
-    landmarks: tuple[float, ...]
 
 
-ENDPOINTS: dict[str, Endpoint] = {
-    "pfs": Endpoint("pfs", "Progression-free survival", "PFS", "pfs_months", "pfs_event", "Figure 2", (12.0, 24.0)),
-    "os": Endpoint("os", "Overall survival", "OS", "os_months", "os_event", "Figure 3", (24.0, 36.0)),
-}
-ALL_PATIENTS = "All patients"
 
 
-def endpoint_data(cohort: pd.DataFrame, endpoint: str) -> tuple[np.ndarray, np.ndarray]:
-    """The (time, event) arrays of one endpoint ('os' or 'pfs')."""
-    spec = ENDPOINTS[endpoint]
-    return cohort[spec.time_col].to_numpy(float), cohort[spec.event_col].to_numpy(int)
 
 
-def overall_curve(cohort: pd.DataFrame, endpoint: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The one-curve mapping {'All patients': (time, event)} that plots.km_plot draws."""
-    return {ALL_PATIENTS: endpoint_data(cohort, endpoint)}
 
 
 def with_article(abbreviation: str) -> str:
@@ -179,26 +246,6 @@ def _comparison_row(label: dict, statistic: str, reproduced: float | None, publi
 # Events, censoring and follow-up
 
 
-def event_counts(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Patients, events and censored observations per endpoint, with two consistency counts for PFS."""
-    os_time, os_event = endpoint_data(cohort, "os")
-    pfs_time, pfs_event = endpoint_data(cohort, "pfs")
-    at_death = (pfs_event == 1) & (os_event == 1) & np.isclose(pfs_time, os_time)
-    rows = [
-        ("patients", len(cohort), len(cohort)),
-        ("events (OS: deaths; PFS: progression or death)", int(os_event.sum()), int(pfs_event.sum())),
-        ("censored at the last contact",
-         int((os_event == 0).sum()), int((pfs_event == 0).sum())),
-        ("share censored (%)", round(100.0 * (os_event == 0).mean(), 1), round(100.0 * (pfs_event == 0).mean(), 1)),
-        ("PFS events dated at the patient's death (PFS time = OS time)", None, int(at_death.sum())),
-        ("patients who died but are censored for PFS (should be none)", None,
-         int(((os_event == 1) & (pfs_event == 0)).sum())),
-    ]
-    shown = [(quantity, _count_text(os_value), _count_text(pfs_value)) for quantity, os_value, pfs_value in rows]
-    table = pd.DataFrame(shown, columns=["quantity", "OS", "PFS"]).set_index("quantity")
-    table.attrs[COUNT_ROWS_ATTR] = [quantity for quantity, _, _ in rows if "(%)" not in quantity]
-    table.attrs[PERCENT_ROWS_ATTR] = {"share censored (%)": "censored at the last contact"}
-    return table
 
 
 def _count_text(value: float | int | None) -> str:
@@ -277,44 +324,10 @@ def survival_summary_with_published(cohort: pd.DataFrame, published: pd.DataFram
     return pd.DataFrame(rows)
 
 
-def median_interval_methods(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
-    """The median of PFS and OS with the SPSS interval and the Brookmeyer–Crowley intervals, rounded."""
-    parts = []
-    for key, spec in ENDPOINTS.items():
-        part = survival.median_intervals(*endpoint_data(cohort, key), alpha=alpha)
-        part.insert(0, "endpoint", spec.short)
-        parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    table["below median"] = table["median"] - table["lower"]
-    table["above median"] = table["upper"] - table["median"]
-    numeric = ["median", "lower", "upper", "width", "below median", "above median"]
-    table[numeric] = table[numeric].round(PRINTED_DECIMALS)
-    table = table.set_index(["endpoint", "method"])
-    table.attrs[EVENT_COUNTS_ATTR] = {spec.short: event_and_censored_counts(cohort, key)
-                                      for key, spec in ENDPOINTS.items()}
-    return table
 
 
-def event_and_censored_counts(cohort: pd.DataFrame, endpoint: str) -> tuple[int, int]:
-    """The number of events and of censored patients of one endpoint."""
-    _, event = endpoint_data(cohort, endpoint)
-    return int(event.sum()), int((event == 0).sum())
 
 
-def landmark_table(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
-    """S(t) in percent with its log-log Greenwood interval at the paper's landmarks, with numbers at risk."""
-    rows = []
-    for key, spec in ENDPOINTS.items():
-        at = survival.survival_at(*endpoint_data(cohort, key), spec.landmarks, "log-log", alpha)
-        for _, row in at.iterrows():
-            rows.append({"endpoint": spec.short, "landmark": landmark_label(row["landmark"]),
-                         "months": row["landmark"], "at risk": int(row["at_risk"]),
-                         "events so far": int(row["events_to_t"]), "rate (%)": 100.0 * row["survival"],
-                         "lower (%)": 100.0 * row["lower"], "upper (%)": 100.0 * row["upper"]})
-    table = pd.DataFrame(rows)
-    percent = ["rate (%)", "lower (%)", "upper (%)"]
-    table[percent] = table[percent].round(PRINTED_DECIMALS)
-    return table.set_index(["endpoint", "landmark"])
 
 
 def landmark_table_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
@@ -468,175 +481,35 @@ def restatements(published: pd.DataFrame, prefix: str) -> pd.DataFrame:
 # Teaching: the Kaplan–Meier table near the median
 
 
-def km_table_near_median(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    """The Kaplan–Meier table (aggregate counts per time) from the last time with S ≥ 0.55 to the first with S ≤ 0.45."""
-    time, event = endpoint_data(cohort, endpoint)
-    table = survival.km_table(time, event)
-    events = table[table["events"] > 0]
-    u, _, l, _ = survival.collett_points(events.index.to_numpy(float), events["survival"].to_numpy(float))
-    upper_end = l if not math.isnan(l) else float(table.index.max())
-    part = table.loc[(table.index >= u) & (table.index <= upper_end)].copy()
-    part["factor 1 − d/n"] = 1.0 - part["events"] / part["at_risk"]
-    part["SE of S"] = part["survival"] * np.sqrt(part["greenwood"])
-    part = part.rename(columns={"at_risk": "at risk n", "events": "events d", "survival": "S(t)",
-                                "greenwood": "Greenwood sum"})
-    part = part[["at risk n", "events d", "censored", "factor 1 − d/n", "S(t)", "Greenwood sum", "SE of S"]]
-    for column in ("factor 1 − d/n", "S(t)", "Greenwood sum", "SE of S"):
-        part[column] = [f"{value:.4f}" for value in part[column]]
-    part.index = [f"{t:g}" for t in part.index]
-    part.index.name = "time (months)"
-    return part
 
 
-def spss_median_steps(cohort: pd.DataFrame, endpoint: str, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
-    """The steps of SPSS's median interval for one endpoint, values shown to four decimals."""
-    steps = survival.median_spss_steps(*endpoint_data(cohort, endpoint), alpha=alpha)
-    steps["value"] = [_printed(value, 4) for value in steps["value"]]
-    return steps.set_index("quantity")
 
 
-def transforms_at_landmarks(cohort: pd.DataFrame, endpoint: str, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
-    """S(t) at the endpoint's landmarks with the plain, log and log-log intervals, in percent."""
-    spec = ENDPOINTS[endpoint]
-    table = survival.survival_at_transforms(*endpoint_data(cohort, endpoint), spec.landmarks, alpha)
-    table = table.sort_values("landmark", kind="stable")
-    out = pd.DataFrame({"landmark": [landmark_label(m) for m in table["landmark"]],
-                        "transform": table["transform"],
-                        "S(t) (%)": 100.0 * table["survival"],
-                        "lower (%)": 100.0 * table["lower"], "upper (%)": 100.0 * table["upper"]})
-    out["below estimate"] = out["S(t) (%)"] - out["lower (%)"]
-    out["above estimate"] = out["upper (%)"] - out["S(t) (%)"]
-    return out.round(PRINTED_DECIMALS).set_index(["landmark", "transform"])
 
 
 # ---------------------------------------------------------------------------------------------
 # Prognostic factors (Tables S1/S2)
 
 
-def response_group(cohort: pd.DataFrame) -> pd.Series:
-    """Best response as CR+PR / SD+PD (the paper's 'short-term efficacy')."""
-    responders = cohort["best_response"].astype(str).isin(["CR", "PR"])
-    return pd.Categorical(responders.map({True: "CR+PR", False: "SD+PD"}), categories=["CR+PR", "SD+PD"],
-                          ordered=True)
 
 
-def response_levels(cohort: pd.DataFrame) -> pd.Series:
-    """Best response in its RECIST categories CR, PR, SD, PD."""
-    return pd.Categorical(cohort["best_response"].astype(str), categories=["CR", "PR", "SD", "PD"], ordered=True)
 
 
-def postop_group(cohort: pd.DataFrame) -> pd.Series:
-    """The number of postoperative treatment regimens as 0–1 / ≥2."""
-    many = cohort["postop_regimens"] >= 2
-    return pd.Categorical(many.map({True: "≥2", False: "0–1"}), categories=["0–1", "≥2"], ordered=True)
 
 
-def grade_g3_group(cohort: pd.DataFrame) -> pd.Series:
-    """Pathological grade as G1+G2 / G3 (the coding of the paper's Cox models)."""
-    high = cohort["grade"].astype(str) == "G3"
-    return pd.Categorical(high.map({True: "G3", False: "G1+G2"}), categories=["G1+G2", "G3"], ordered=True)
 
 
-@dataclass(frozen=True)
-class Factor:
-    """A candidate prognostic factor: key, label, grouping, HR reference level, the paper's verdicts.
-
-    ``paper_significant`` lists the endpoints for which the paper reports a univariable P < 0.05;
-    ``published_levels`` maps a level to the id parts the paper's printed subgroup medians use.
-    """
-
-    key: str
-    label: str
-    grouping: Callable[[pd.DataFrame], pd.Series]
-    reference: str | None = None
-    paper_significant: tuple[str, ...] = ()
-    published_levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-BOTH = ("os", "pfs")
-_TABLE1 = {c.key: c for c in study.TABLE1_CHARACTERISTICS}
-
-# The paper's univariable verdicts: the subgroup paragraph names size, metastasis and postoperative
-# therapy (P printed) and grade, stage, cycles and short-term efficacy (P < 0.05) for both endpoints.
-# NLR enters the PFS model (Table 4) but not the OS model (Table 3); under the paper's rule (only
-# univariably significant factors enter the Cox model) NLR was significant for PFS only.
-FACTORS: tuple[Factor, ...] = (
-    Factor("age_years", _TABLE1["age_years"].label, study.age_group),
-    Factor("ecog", _TABLE1["ecog"].label, study.ecog_group),
-    Factor("sex", _TABLE1["sex"].label, study.sex_group),
-    Factor("tumor_site", _TABLE1["tumor_site"].label, study.site_group),
-    Factor("max_diameter_cm", _TABLE1["max_diameter_cm"].label, study.diameter_group, None, BOTH,
-           {"<10": ("lt10", "le10"), "≥10": ("ge10",)}),
-    Factor("distant_metastasis", _TABLE1["distant_metastasis"].label, study.metastasis_group, None, BOTH,
-           {"No": ("no",), "Yes": ("yes",)}),
-    Factor("grade", _TABLE1["grade"].label, study.grade_group, None, BOTH),
-    Factor("grade_g3", "Pathological grade, G3 vs G1+G2", grade_g3_group, None, BOTH),
-    Factor("stage", _TABLE1["stage"].label, study.stage_group, None, BOTH),
-    Factor("nlr", _TABLE1["nlr"].label, study.nlr_group, None, ("pfs",)),
-    Factor("mgps", _TABLE1["mgps"].label, study.mgps_group),
-    Factor("aice_modality", _TABLE1["aice_modality"].label, study.modality_group),
-    Factor("prior_systemic_lines", _TABLE1["prior_systemic_lines"].label, study.prior_lines_group),
-    Factor("aice_cycles", _TABLE1["aice_cycles"].label, study.cycles_group, "≥2", BOTH),
-    Factor("best_response", "Short-term response, SD+PD vs CR+PR", response_group, "CR+PR", BOTH),
-    Factor("best_response_recist", "Short-term response, RECIST categories", response_levels, None, BOTH),
-    Factor("postop_regimens", "Postoperative treatment regimens", postop_group, "≥2", BOTH,
-           {"0–1": ("0_1",), "≥2": ("ge2",)}),
-)
-FACTORS_BY_KEY: dict[str, Factor] = {f.key: f for f in FACTORS}
-# The subgroups the paper names in its text, in the order the chapter plots them.
-PAPER_NAMED_FACTORS = ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade_g3", "stage",
-                       "aice_cycles", "nlr", "best_response")
 
 
-def factor_levels(groups: pd.Series, factor: Factor) -> list[str]:
-    """The levels present in ``groups``, in the grouping's order with the factor's reference level first."""
-    present = [level for level in groups.cat.categories if (groups == level).any()]
-    if factor.reference in present:
-        present.remove(factor.reference)
-        present.insert(0, factor.reference)
-    return present
 
 
-def factor_frame(cohort: pd.DataFrame, endpoint: str, factor: Factor) -> pd.DataFrame:
-    """time, event and group (a categorical of the factor's levels) for one endpoint."""
-    time, event = endpoint_data(cohort, endpoint)
-    return pd.DataFrame({"time": time, "event": event, "group": factor.grouping(cohort)})
 
 
-def subgroup_tables(cohort: pd.DataFrame, endpoint: str, factors: Sequence[Factor] = FACTORS,
-                    ties: str = "breslow", alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
-    """Table S1 (OS) or S2 (PFS): per factor level n, events, SPSS median (CI), log-rank P, Breslow HR (Wald CI).
-
-    Model problems (a ModelWarning from the Cox fit) are caught and kept in the ``model_problem`` column.
-    """
-    parts = []
-    for factor in factors:
-        frame = factor_frame(cohort, endpoint, factor)
-        levels = factor_levels(frame["group"], factor)
-        frame["group"] = frame["group"].astype(str)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ModelWarning)
-            part = survival.subgroup_table(frame, "time", "event", "group", order=levels, ties=ties, alpha=alpha)
-        problems = [str(w.message) for w in caught if issubclass(w.category, ModelWarning)]
-        for other in (w for w in caught if not issubclass(w.category, ModelWarning)):
-            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
-        part["factor"] = factor.key
-        part.insert(1, "label", factor.label)
-        part["model_problem"] = "; ".join(problems)
-        parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    table.insert(0, "endpoint", endpoint)
-    return table
 
 
-def hr_estimable(level: object, hr: float, upper: float, problem: str) -> bool:
-    """Whether a subgroup row's hazard ratio can be shown: finite, and not named by its model's problem
-    (a problem naming no covariate, such as a failed fit, affects every row of the factor)."""
-    if pd.isna(hr) or not np.isfinite(hr) or (pd.notna(upper) and not np.isfinite(upper)):
-        return False
-    if not problem:
-        return True
-    return "'group=" in problem and f"'group={level}'" not in problem
+
 
 
 def subgroup_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -981,3 +854,103 @@ def not_reached_note(tables: Mapping[str, pd.DataFrame]) -> str:
         text += ("SPSS's symmetric interval does not stop at zero, so in small groups its lower limit can be a "
                  "negative number of months, which no survival time can be: " + "; ".join(negative) + ".")
     return text.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Survival tables as the chapter shows them
+
+
+EVENT_COUNTS_ATTR = "event_counts"  # attrs key of median_interval_methods: {endpoint short: (events, censored)}
+
+def event_counts(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Patients, events and censored observations per endpoint, with two consistency counts for PFS."""
+    os_time, os_event = endpoint_data(cohort, "os")
+    pfs_time, pfs_event = endpoint_data(cohort, "pfs")
+    at_death = (pfs_event == 1) & (os_event == 1) & np.isclose(pfs_time, os_time)
+    rows = [
+        ("patients", len(cohort), len(cohort)),
+        ("events (OS: deaths; PFS: progression or death)", int(os_event.sum()), int(pfs_event.sum())),
+        ("censored at the last contact",
+         int((os_event == 0).sum()), int((pfs_event == 0).sum())),
+        ("share censored (%)", round(100.0 * (os_event == 0).mean(), 1), round(100.0 * (pfs_event == 0).mean(), 1)),
+        ("PFS events dated at the patient's death (PFS time = OS time)", None, int(at_death.sum())),
+        ("patients who died but are censored for PFS (should be none)", None,
+         int(((os_event == 1) & (pfs_event == 0)).sum())),
+    ]
+    shown = [(quantity, _count_text(os_value), _count_text(pfs_value)) for quantity, os_value, pfs_value in rows]
+    table = pd.DataFrame(shown, columns=["quantity", "OS", "PFS"]).set_index("quantity")
+    table.attrs[COUNT_ROWS_ATTR] = [quantity for quantity, _, _ in rows if "(%)" not in quantity]
+    table.attrs[PERCENT_ROWS_ATTR] = {"share censored (%)": "censored at the last contact"}
+    return table
+
+def median_interval_methods(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """The median of PFS and OS with the SPSS interval and the Brookmeyer–Crowley intervals, rounded."""
+    parts = []
+    for key, spec in ENDPOINTS.items():
+        part = survival.median_intervals(*endpoint_data(cohort, key), alpha=alpha)
+        part.insert(0, "endpoint", spec.short)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    table["below median"] = table["median"] - table["lower"]
+    table["above median"] = table["upper"] - table["median"]
+    numeric = ["median", "lower", "upper", "width", "below median", "above median"]
+    table[numeric] = table[numeric].round(PRINTED_DECIMALS)
+    table = table.set_index(["endpoint", "method"])
+    table.attrs[EVENT_COUNTS_ATTR] = {spec.short: event_and_censored_counts(cohort, key)
+                                      for key, spec in ENDPOINTS.items()}
+    return table
+
+def landmark_table(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """S(t) in percent with its log-log Greenwood interval at the paper's landmarks, with numbers at risk."""
+    rows = []
+    for key, spec in ENDPOINTS.items():
+        at = survival.survival_at(*endpoint_data(cohort, key), spec.landmarks, "log-log", alpha)
+        for _, row in at.iterrows():
+            rows.append({"endpoint": spec.short, "landmark": landmark_label(row["landmark"]),
+                         "months": row["landmark"], "at risk": int(row["at_risk"]),
+                         "events so far": int(row["events_to_t"]), "rate (%)": 100.0 * row["survival"],
+                         "lower (%)": 100.0 * row["lower"], "upper (%)": 100.0 * row["upper"]})
+    table = pd.DataFrame(rows)
+    percent = ["rate (%)", "lower (%)", "upper (%)"]
+    table[percent] = table[percent].round(PRINTED_DECIMALS)
+    return table.set_index(["endpoint", "landmark"])
+
+def transforms_at_landmarks(cohort: pd.DataFrame, endpoint: str, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """S(t) at the endpoint's landmarks with the plain, log and log-log intervals, in percent."""
+    spec = ENDPOINTS[endpoint]
+    table = survival.survival_at_transforms(*endpoint_data(cohort, endpoint), spec.landmarks, alpha)
+    table = table.sort_values("landmark", kind="stable")
+    out = pd.DataFrame({"landmark": [landmark_label(m) for m in table["landmark"]],
+                        "transform": table["transform"],
+                        "S(t) (%)": 100.0 * table["survival"],
+                        "lower (%)": 100.0 * table["lower"], "upper (%)": 100.0 * table["upper"]})
+    out["below estimate"] = out["S(t) (%)"] - out["lower (%)"]
+    out["above estimate"] = out["upper (%)"] - out["S(t) (%)"]
+    return out.round(PRINTED_DECIMALS).set_index(["landmark", "transform"])
+
+
+def km_table_near_median(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """The Kaplan–Meier table (aggregate counts per time) from the last time with S ≥ 0.55 to the first with S ≤ 0.45."""
+    time, event = endpoint_data(cohort, endpoint)
+    table = survival.km_table(time, event)
+    events = table[table["events"] > 0]
+    u, _, l, _ = survival.collett_points(events.index.to_numpy(float), events["survival"].to_numpy(float))
+    upper_end = l if not math.isnan(l) else float(table.index.max())
+    part = table.loc[(table.index >= u) & (table.index <= upper_end)].copy()
+    part["factor 1 − d/n"] = 1.0 - part["events"] / part["at_risk"]
+    part["SE of S"] = part["survival"] * np.sqrt(part["greenwood"])
+    part = part.rename(columns={"at_risk": "at risk n", "events": "events d", "survival": "S(t)",
+                                "greenwood": "Greenwood sum"})
+    part = part[["at risk n", "events d", "censored", "factor 1 − d/n", "S(t)", "Greenwood sum", "SE of S"]]
+    for column in ("factor 1 − d/n", "S(t)", "Greenwood sum", "SE of S"):
+        part[column] = [f"{value:.4f}" for value in part[column]]
+    part.index = [f"{t:g}" for t in part.index]
+    part.index.name = "time (months)"
+    return part
+
+
+def spss_median_steps(cohort: pd.DataFrame, endpoint: str, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """The steps of SPSS's median interval for one endpoint, values shown to four decimals."""
+    steps = survival.median_spss_steps(*endpoint_data(cohort, endpoint), alpha=alpha)
+    steps["value"] = [_printed(value, 4) for value in steps["value"]]
+    return steps.set_index("quantity")

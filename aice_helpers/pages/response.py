@@ -16,236 +16,176 @@ Choices:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
-from scipy.stats import MonteCarloMethod, chi2_contingency, fisher_exact
-from scipy.stats.contingency import expected_freq
-from statsmodels.stats.proportion import proportion_confint
 
-from aice_helpers.contract import COHORT_COLUMNS, RESPONSES, contract_column
-from aice_helpers.paper.scorecard import STATUS_NOT_COMPARED, comparison_status
-from aice_helpers.synthetic.extras import BEST_PCT_CHANGE, SESSION_MONTH
+from aice_helpers import study
+from aice_helpers.analyses.response import (  # noqa: F401
+    BEST_RESPONSE,
+    DISEASE_CONTROL_RESPONSES,
+    OBJECTIVE_RESPONSES,
+    POSTOP_CUTOFF,
+    POSTOP_LABEL,
+    SUBGROUP_COLUMNS,
+    FactorSpec,
+    baseline_subgroup_factors,
+    best_responses,
+    disease_control_rate,
+    factor_levels,
+    objective_response_rate,
+    postop_regimens_group,
+    rate_of,
+    responder_table,
+    response_by_baseline_subgroup,
+    response_by_subgroup,
+    response_counts,
+)
+from aice_helpers.contract import RESPONSES
 from aice_helpers.pages.tables import comparison_with_published, published_or_none
-from aice_helpers.study import TABLE1_CHARACTERISTICS
+from aice_helpers.paper.scorecard import STATUS_NOT_COMPARED, comparison_status
+from aice_helpers.stats.proportions import (  # noqa: F401
+    MAX_EXACT_TABLES,
+    MIN_EXPECTED_COUNT,
+    MONTE_CARLO_RESAMPLES,
+    MONTE_CARLO_SEED,
+    RELATIVE_TIE_TOLERANCE,
+    STATSMODELS_CI_METHODS,
+    TEST_FISHER,
+    TEST_FREEMAN_HALTON,
+    TEST_FREEMAN_HALTON_MC,
+    TEST_NOT_TESTABLE,
+    TEST_PEARSON,
+    AssociationTest,
+    CIMethod,
+    Proportion,
+    _log_binomial,
+    _log_probabilities_of_all_tables,
+    association_test,
+    count_r_by_2_tables,
+    freeman_halton_exact_p,
+    freeman_halton_monte_carlo_p,
+    proportion_ci,
+    small_table_test,
+)
+from aice_helpers.synthetic.extras import BEST_PCT_CHANGE, SESSION_MONTH
+
+__all__ = [
+    "BEST_RESPONSE",
+    "DISEASE_CONTROL_RESPONSES",
+    "OBJECTIVE_RESPONSES",
+    "POSTOP_CUTOFF",
+    "POSTOP_LABEL",
+    "SUBGROUP_COLUMNS",
+    "FactorSpec",
+    "baseline_subgroup_factors",
+    "best_responses",
+    "disease_control_rate",
+    "factor_levels",
+    "objective_response_rate",
+    "postop_regimens_group",
+    "rate_of",
+    "responder_table",
+    "response_by_baseline_subgroup",
+    "response_by_subgroup",
+    "response_counts",
+    "MAX_EXACT_TABLES",
+    "MIN_EXPECTED_COUNT",
+    "MONTE_CARLO_RESAMPLES",
+    "MONTE_CARLO_SEED",
+    "RELATIVE_TIE_TOLERANCE",
+    "STATSMODELS_CI_METHODS",
+    "TEST_FISHER",
+    "TEST_FREEMAN_HALTON",
+    "TEST_FREEMAN_HALTON_MC",
+    "TEST_NOT_TESTABLE",
+    "TEST_PEARSON",
+    "AssociationTest",
+    "CIMethod",
+    "Proportion",
+    "association_test",
+    "count_r_by_2_tables",
+    "freeman_halton_exact_p",
+    "freeman_halton_monte_carlo_p",
+    "proportion_ci",
+    "small_table_test",
+    "DEFAULT_ALPHA",
+    "RESPONSE_LABELS",
+    "RATE_LABELS",
+    "RATE_FUNCTIONS",
+    "CI_METHOD_LABELS",
+    "STATISTICS",
+    "RATE_DECIMALS",
+    "INTERVAL_LIMIT_TOLERANCE_PCT",
+    "REPRODUCED_DECIMALS",
+    "SIGNIFICANCE_LEVEL",
+    "response_id",
+    "rate_id",
+    "response_counts_with_published",
+    "rate_intervals",
+    "rates_with_published",
+    "rates_table",
+    "interval_method_note",
+    "format_p_value",
+    "p_value_phrase",
+    "subgroup_display_table",
+    "subgroup_tests_note",
+    "PER_PATIENT_FIGURES_ENV",
+    "WATERFALL_COLUMNS",
+    "SWIMMER_SESSION_COLUMNS",
+    "missing_columns",
+    "missing_columns_note",
+    "per_patient_figures_allowed",
+    "missing_data_note",
+]
+
+DEFAULT_ALPHA = study.ALPHA
 
 
-BEST_RESPONSE = contract_column(COHORT_COLUMNS, "best_response")
-
-# RESPONSES is ordered best to worst: CR, PR, SD, PD.
-OBJECTIVE_RESPONSES: tuple[str, ...] = RESPONSES[:2]
-DISEASE_CONTROL_RESPONSES: tuple[str, ...] = RESPONSES[:3]
-
-CIMethod = Literal["clopper_pearson", "wilson"]
-STATSMODELS_CI_METHODS: dict[str, str] = {"clopper_pearson": "beta", "wilson": "wilson"}
-DEFAULT_ALPHA = 0.05
-
-MIN_EXPECTED_COUNT = 5.0
-MAX_EXACT_TABLES = 2_000_000
-MONTE_CARLO_RESAMPLES = 100_000
-MONTE_CARLO_SEED = 20231115
-# Tables whose probability is within this relative tolerance of the observed one count as "as
-# extreme" (the same guard scipy and R use against floating-point ties).
-RELATIVE_TIE_TOLERANCE = 1e-7
-
-TEST_PEARSON = "Pearson χ²"
-TEST_FISHER = "Fisher exact"
-TEST_FREEMAN_HALTON = "Fisher–Freeman–Halton exact"
-TEST_FREEMAN_HALTON_MC = f"Fisher–Freeman–Halton (Monte Carlo, {MONTE_CARLO_RESAMPLES:,} tables)"
-TEST_NOT_TESTABLE = "not testable"
-
-FactorSpec = str | Callable[[pd.DataFrame], pd.Series]
-SUBGROUP_COLUMNS = ("factor", "level", "n", "responders", "orr_pct", "test", "min_expected", "chi2", "p_value")
 
 
-@dataclass(frozen=True)
-class Proportion:
-    """A proportion (0–1 scale) with its confidence interval and the interval method."""
-
-    estimate: float
-    lower: float
-    upper: float
-    method: str
-    successes: int
-    n: int
-
-    def formatted(self, digits: int = 1) -> str:
-        """Return 'p% (lower–upper)' in percent, e.g. '37.2% (28.3–46.8)'."""
-        return (f"{100 * self.estimate:.{digits}f}% "
-                f"({100 * self.lower:.{digits}f}–{100 * self.upper:.{digits}f})")
 
 
-def best_responses(cohort: pd.DataFrame) -> pd.Series:
-    """Return the best-response column, raising if it holds a value outside RESPONSES."""
-    responses = cohort[BEST_RESPONSE]
-    unexpected = sorted(set(responses.dropna().unique()) - set(RESPONSES))
-    if unexpected or responses.isna().any():
-        raise ValueError(f"{BEST_RESPONSE} must be one of {RESPONSES}; found {unexpected or 'missing'}")
-    return responses
 
 
-def response_counts(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Return n and percent of all patients for each of CR, PR, SD, PD (zeros included)."""
-    counts = best_responses(cohort).value_counts().reindex(list(RESPONSES), fill_value=0)
-    table = pd.DataFrame({"n": counts.astype(int), "percent": 100 * counts / len(cohort)})
-    table.index.name = BEST_RESPONSE
-    return table
 
 
-def proportion_ci(successes: int, n: int, method: CIMethod = "clopper_pearson",
-                  alpha: float = DEFAULT_ALPHA) -> Proportion:
-    """Return successes/n with its (1 - alpha) Clopper–Pearson or Wilson interval."""
-    if method not in STATSMODELS_CI_METHODS:
-        raise ValueError(f"method must be one of {tuple(STATSMODELS_CI_METHODS)}, not {method!r}")
-    if n <= 0 or not 0 <= successes <= n:
-        raise ValueError(f"need 0 <= successes <= n and n > 0; got {successes}/{n}")
-    lower, upper = proportion_confint(successes, n, alpha=alpha, method=STATSMODELS_CI_METHODS[method])
-    return Proportion(successes / n, float(lower), float(upper), method, int(successes), int(n))
 
 
-def rate_of(cohort: pd.DataFrame, responses: tuple[str, ...], method: CIMethod = "clopper_pearson",
-            alpha: float = DEFAULT_ALPHA) -> Proportion:
-    """Return the proportion of all patients whose best response is in ``responses``."""
-    successes = int(best_responses(cohort).isin(responses).sum())
-    return proportion_ci(successes, len(cohort), method, alpha)
 
 
-def objective_response_rate(cohort: pd.DataFrame, method: CIMethod = "clopper_pearson",
-                            alpha: float = DEFAULT_ALPHA) -> Proportion:
-    """Return the ORR, (CR + PR) / n, with its confidence interval."""
-    return rate_of(cohort, OBJECTIVE_RESPONSES, method, alpha)
 
 
-def disease_control_rate(cohort: pd.DataFrame, method: CIMethod = "clopper_pearson",
-                         alpha: float = DEFAULT_ALPHA) -> Proportion:
-    """Return the DCR, (CR + PR + SD) / n, with its confidence interval."""
-    return rate_of(cohort, DISEASE_CONTROL_RESPONSES, method, alpha)
+
 
 
 # ----------------------------------------------------------------------------- association tests
 
 
-@dataclass(frozen=True)
-class AssociationTest:
-    """The test chosen for a table, its P, the smallest expected count, and χ² (NaN if exact)."""
-
-    test: str
-    p_value: float
-    min_expected: float
-    chi2: float = float("nan")
 
 
-def _log_binomial(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
-    """Return log C(n, k) elementwise."""
-    n, k = np.asarray(n), np.asarray(k)
-    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
-def count_r_by_2_tables(row_totals: np.ndarray, column_total: int) -> int:
-    """Return how many r x 2 tables share these row totals and first-column total."""
-    ways = np.zeros(column_total + 1, dtype=object)
-    ways[0] = 1
-    for n_row in row_totals:
-        new = np.zeros_like(ways)
-        for x in range(min(n_row, column_total) + 1):
-            new[x:] += ways[: column_total + 1 - x]
-        ways = new
-    return int(ways[column_total])
 
 
-def _log_probabilities_of_all_tables(row_totals: np.ndarray, column_total: int) -> np.ndarray:
-    """Return log P of every r x 2 table with the given margins (multivariate hypergeometric)."""
-    sums, logs = np.zeros(1, dtype=int), np.zeros(1)
-    remaining = int(row_totals.sum())
-    for n_row in row_totals[:-1]:
-        remaining -= int(n_row)
-        x = np.arange(n_row + 1)
-        sums = np.add.outer(sums, x).ravel()
-        logs = np.add.outer(logs, _log_binomial(n_row, x)).ravel()
-        feasible = (sums <= column_total) & (sums >= column_total - remaining)
-        sums, logs = sums[feasible], logs[feasible]
-    logs = logs + _log_binomial(row_totals[-1], column_total - sums)
-    n_total = int(row_totals.sum())
-    return logs - _log_binomial(n_total, column_total)
 
 
-def freeman_halton_exact_p(table: np.ndarray) -> float:
-    """Return the exact Fisher–Freeman–Halton P for an r x 2 table (tables no more probable)."""
-    table = np.asarray(table, dtype=int)
-    if table.ndim != 2 or table.shape[1] != 2:
-        raise ValueError("freeman_halton_exact_p needs an r x 2 table")
-    row_totals, column_total = table.sum(axis=1), int(table[:, 0].sum())
-    observed = float(np.sum(_log_binomial(row_totals, table[:, 0]))
-                     - _log_binomial(int(row_totals.sum()), column_total))
-    logs = _log_probabilities_of_all_tables(row_totals, column_total)
-    as_extreme = logs <= observed + np.log1p(RELATIVE_TIE_TOLERANCE)
-    return float(min(1.0, np.exp(logs[as_extreme]).sum()))
 
 
-def freeman_halton_monte_carlo_p(table: np.ndarray) -> float:
-    """Return scipy's seeded Monte Carlo Fisher–Freeman–Halton P for an r x c table."""
-    method = MonteCarloMethod(n_resamples=MONTE_CARLO_RESAMPLES, rng=np.random.default_rng(MONTE_CARLO_SEED))
-    return float(fisher_exact(table, method=method).pvalue)
 
 
-def small_table_test(table: np.ndarray) -> tuple[str, float]:
-    """Return the exact test's name and P for a table with small expected counts."""
-    if table.shape == (2, 2):
-        return TEST_FISHER, float(fisher_exact(table, alternative="two-sided").pvalue)
-    if count_r_by_2_tables(table.sum(axis=1), int(table[:, 0].sum())) <= MAX_EXACT_TABLES:
-        return TEST_FREEMAN_HALTON, freeman_halton_exact_p(table)
-    return TEST_FREEMAN_HALTON_MC, freeman_halton_monte_carlo_p(table)
 
 
-def association_test(table: np.ndarray) -> AssociationTest:
-    """Return Pearson χ² if every expected count is >= 5, else the exact test (see module doc)."""
-    table = np.asarray(table, dtype=int)
-    table = table[table.sum(axis=1) > 0]
-    if table.shape[0] < 2 or (table.sum(axis=0) == 0).any():
-        return AssociationTest(TEST_NOT_TESTABLE, float("nan"), float("nan"))
-    min_expected = float(expected_freq(table).min())
-    if min_expected >= MIN_EXPECTED_COUNT:
-        result = chi2_contingency(table, correction=False)
-        return AssociationTest(TEST_PEARSON, float(result.pvalue), min_expected, float(result.statistic))
-    test, p_value = small_table_test(table)
-    return AssociationTest(test, p_value, min_expected)
 
 
 # ----------------------------------------------------------------------------- ORR by subgroup
 
 
-def factor_levels(cohort: pd.DataFrame, factor: FactorSpec) -> pd.Series:
-    """Return the grouping of each patient for a column name or a callable on the cohort."""
-    levels = cohort[factor] if isinstance(factor, str) else factor(cohort)
-    return pd.Series(levels, index=cohort.index)
 
 
-def responder_table(levels: pd.Series, responders: pd.Series) -> pd.DataFrame:
-    """Return level x (responders, non_responders) counts; missing levels and empty levels dropped."""
-    known = levels.notna()
-    table = pd.crosstab(levels[known], responders[known], dropna=False)
-    table = table.reindex(columns=[True, False], fill_value=0)
-    table.columns = ["responders", "non_responders"]
-    return table[table.sum(axis=1) > 0]
 
 
-def response_by_subgroup(cohort: pd.DataFrame, factors: Mapping[str, FactorSpec]) -> pd.DataFrame:
-    """Return n, responders (CR + PR), ORR % and the association test for each factor level."""
-    responders = best_responses(cohort).isin(OBJECTIVE_RESPONSES)
-    rows = []
-    for label, factor in factors.items():
-        table = responder_table(factor_levels(cohort, factor), responders)
-        result = association_test(table.to_numpy())
-        for level, counts in table.iterrows():
-            n = int(counts.sum())
-            rows.append((label, level, n, int(counts["responders"]),
-                         100 * counts["responders"] / n if n else float("nan"),
-                         result.test, result.min_expected, result.chi2, result.p_value))
-    return pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))
 
 
 # ----------------------------------------------------------------------------- the chapter's tables
@@ -265,9 +205,7 @@ RATE_DECIMALS = 1  # the paper prints rates and limits with one decimal
 INTERVAL_LIMIT_TOLERANCE_PCT = 0.1
 REPRODUCED_DECIMALS = 2  # one more than printed, so a truncated printed limit is visible
 
-POSTOP_CUTOFF = 2
-POSTOP_LABEL = "Postoperative therapy (regimens)"
-SIGNIFICANCE_LEVEL = 0.05
+SIGNIFICANCE_LEVEL = study.ALPHA
 
 
 def response_id(response: str) -> str:
@@ -368,23 +306,10 @@ def interval_method_note(comparison: pd.DataFrame) -> str:
     return " ".join(sentences)
 
 
-def postop_regimens_group(cohort: pd.DataFrame) -> pd.Categorical:
-    """Return the number of therapy regimens after AICE as 0–1 / ≥2 (the paper's grouping)."""
-    regimens = cohort[contract_column(COHORT_COLUMNS, "postop_regimens")]
-    labels = np.where(regimens >= POSTOP_CUTOFF, f"≥{POSTOP_CUTOFF}", f"0–{POSTOP_CUTOFF - 1}")
-    return pd.Categorical(labels, categories=[f"0–{POSTOP_CUTOFF - 1}", f"≥{POSTOP_CUTOFF}"], ordered=True)
 
 
-def baseline_subgroup_factors() -> dict[str, FactorSpec]:
-    """Return the Table 1 groupings plus postoperative therapy (0–1 vs ≥2), keyed by label."""
-    factors: dict[str, FactorSpec] = {c.label: c.grouping for c in TABLE1_CHARACTERISTICS}
-    factors[POSTOP_LABEL] = postop_regimens_group
-    return factors
 
 
-def response_by_baseline_subgroup(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Return ORR by level of every baseline subgroup, with the χ² or exact test of each factor."""
-    return response_by_subgroup(cohort, baseline_subgroup_factors())
 
 
 def format_p_value(p_value: float) -> str:

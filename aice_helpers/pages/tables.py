@@ -6,48 +6,79 @@ from collections.abc import Callable, Collection, Sequence
 
 import pandas as pd
 
-from aice_helpers.paper.scorecard import STATUS_CONTRADICTED, STATUS_EXACT, comparison_status, rounds_to
-from aice_helpers.study import TABLE1_CHARACTERISTICS, Characteristic
+from aice_helpers.analyses.counts import (  # noqa: F401
+    PERCENT_DECIMALS,
+    baseline_table,
+    characteristic_table,
+    counts_and_percents,
+    histology_table,
+    range_summary,
+    sessions_per_patient,
+    slug,
+    value_counts_table,
+)
+from aice_helpers.contract import MISSING_MARK
+from aice_helpers.paper.scorecard import (
+    STATUS_CONTRADICTED,
+    STATUS_EXACT,
+    comparison_status,
+    rounds_to,
+)
+from aice_helpers.study import SUBSEQUENT_LABELS, TABLE1_CHARACTERISTICS
 
-PERCENT_DECIMALS = 1
+__all__ = [
+    "PERCENT_STATUS",
+    "IDS_ATTR",
+    "PERCENT_DECIMALS",
+    "baseline_table",
+    "characteristic_table",
+    "counts_and_percents",
+    "histology_table",
+    "range_summary",
+    "sessions_per_patient",
+    "slug",
+    "value_counts_table",
+    "PUBLISHED_PERCENT_TOLERANCE",
+    "with_published",
+    "row_status",
+    "published_or_none",
+    "comparison_with_published",
+    "table1_ids",
+    "table1_with_published",
+    "histology_with_published",
+    "therapy_after_aice_with_published",
+    "continuous_with_published",
+    "sessions_summary",
+    "COMPARISON_COLUMNS",
+    "for_display",
+    "contradiction_notes",
+    "median_age_note",
+    "histology_total_note",
+    "status_summary",
+    "COUNT_COLUMNS",
+    "PERCENT_MARKS",
+    "COUNT_ROWS_ATTR",
+    "PERCENT_ROWS_ATTR",
+    "SUPPRESSED_PERCENT",
+    "suppressed_count",
+    "is_small_count",
+    "column_label",
+    "is_percent_label",
+    "count_partner",
+    "masked_small_counts",
+    "install_small_count_masking",
+]
+
+IDS_ATTR = "published_ids"
 PUBLISHED_PERCENT_TOLERANCE = 0.1  # printed percentages are rounded to one decimal
 
 
-def counts_and_percents(groups: pd.Series, denominator: int | None = None) -> pd.DataFrame:
-    """Return n and percent for every level of a categorical, empty levels included."""
-    counts = pd.Series(groups).value_counts(sort=False, dropna=False)
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        counts = counts.reindex(groups.cat.categories, fill_value=0)
-    total = len(groups) if denominator is None else denominator
-    frame = pd.DataFrame({"level": counts.index.astype(str), "n": counts.to_numpy(dtype=int)})
-    frame["percent"] = (100.0 * frame["n"] / total).round(PERCENT_DECIMALS) if total else float("nan")
-    return frame
 
 
-def characteristic_table(cohort: pd.DataFrame, characteristics: Sequence[Characteristic]) -> pd.DataFrame:
-    """Return one row per level of each characteristic: characteristic key and label, level, n, percent."""
-    parts = []
-    for item in characteristics:
-        part = counts_and_percents(pd.Series(item.grouping(cohort)), denominator=len(cohort))
-        part.insert(0, "characteristic", item.label)
-        part.insert(0, "key", item.key)
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
 
 
-def baseline_table(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Return Table 1 of the paper recomputed from the cohort."""
-    return characteristic_table(cohort, TABLE1_CHARACTERISTICS)
 
 
-def value_counts_table(values: pd.Series, order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Return n and percent of each distinct value, in the given order or by decreasing count."""
-    counts = values.value_counts()
-    if order is not None:
-        counts = counts.reindex(list(order) + [v for v in counts.index if v not in order], fill_value=0)
-    frame = pd.DataFrame({"level": counts.index.astype(str), "n": counts.to_numpy(dtype=int)})
-    frame["percent"] = (100.0 * frame["n"] / len(values)).round(PERCENT_DECIMALS)
-    return frame
 
 
 def with_published(table: pd.DataFrame, published_n: Callable[[pd.Series], float | None],
@@ -65,14 +96,12 @@ def with_published(table: pd.DataFrame, published_n: Callable[[pd.Series], float
 
 def row_status(n: int, published_n: float | None, percent: float, published_percent: float | None,
                denominator: int) -> str:
-    """Return a row's status: counts must be exact; a printed percent that is not its own count over
-    the denominator is contradicted by the paper itself; otherwise percentages within rounding."""
+    """Return a row's status by the rules of paper.compare: the count exact, the percent to its printed
+    decimal or within its tolerance. A printed percent that is not its own count over the denominator is an
+    inconsistency of the paper (the audit and contradiction_notes say so), not a contradiction."""
     count_status = comparison_status(published_n, n, decimals=0)
     if count_status != STATUS_EXACT or published_percent is None or pd.isna(published_percent):
         return count_status
-    implied = 100.0 * published_n / denominator
-    if not rounds_to(published_percent, implied, PERCENT_DECIMALS):
-        return STATUS_CONTRADICTED
     return comparison_status(published_percent, percent, decimals=PERCENT_DECIMALS,
                              tolerance=PUBLISHED_PERCENT_TOLERANCE)
 
@@ -95,11 +124,17 @@ def comparison_with_published(table: pd.DataFrame, ids: Sequence[str], published
     result = table.copy()
     result["published n"] = pd.array([published_or_none(published, i) for i in ids], dtype="Int64")
     result["published %"] = pd.array([published_or_none(published, f"{i}.pct") for i in ids], dtype="Float64")
-    result["status"] = [
-        STATUS_CONTRADICTED if i in contradicted else
-        row_status(row["n"], row["published n"], row["percent"], row["published %"], denominator)
+    result["status"] = [STATUS_CONTRADICTED if i in contradicted else comparison_status(row["published n"], row["n"])
+                        for i, (_, row) in zip(ids, result.iterrows())]
+    # The percentage is a published number of its own (id + '.pct'), so it has its own status.
+    result[PERCENT_STATUS] = [
+        STATUS_CONTRADICTED if f"{i}.pct" in contradicted else
+        (comparison_status(row["published %"], row["percent"], decimals=PERCENT_DECIMALS,
+                           tolerance=PUBLISHED_PERCENT_TOLERANCE)
+         if not pd.isna(row["published %"]) else MISSING_MARK)
         for i, (_, row) in zip(ids, result.iterrows())
     ]
+    result.attrs[IDS_ATTR] = list(ids)  # the published id of each row (its percent is id + '.pct')
     return result
 
 
@@ -125,14 +160,8 @@ def _level_ids(table: pd.DataFrame) -> list[str]:
     return ids
 
 
-def slug(text: str) -> str:
-    """Return the id form of a label: lower case, words joined by underscores."""
-    return "_".join(text.lower().replace("-", " ").split())
 
 
-def histology_table(cohort: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Return Table 2 (pathological subtypes) recomputed: n and percent per subtype."""
-    return value_counts_table(cohort["histology"], order)
 
 
 def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
@@ -146,10 +175,7 @@ def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
     order = list(published_rows["row"]) if "row" in published_rows else None
     table = histology_table(cohort, order)
     ids = [f"table2.histology.{slug(level)}" for level in table["level"]]
-    # The audit flags every subtype count because their sum is impossible; a count the data match
-    # exactly is shown as exact, and the impossibility is carried by the total row.
-    matched = {i for i, n in zip(ids, table["n"]) if published_or_none(published, i) == n}
-    compared = comparison_with_published(table, ids, published, len(cohort), set(contradicted) - matched)
+    compared = comparison_with_published(table, ids, published, len(cohort), contradicted)
     published_total = float(compared["published n"].sum())
     total_status = (STATUS_CONTRADICTED if published_total != len(cohort)
                     else comparison_status(published_total, int(compared["n"].sum())))
@@ -157,14 +183,15 @@ def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
                           "percent": [round(float(compared["percent"].sum()), PERCENT_DECIMALS)],
                           "published n": pd.array([published_total], dtype="Int64"),
                           "published %": pd.array([None], dtype="Float64"),
-                          "status": [total_status]})
-    return pd.concat([compared, total], ignore_index=True)
+                          "status": [total_status], PERCENT_STATUS: [MISSING_MARK]})
+    result = pd.concat([compared, total], ignore_index=True)
+    result.attrs = dict(compared.attrs)  # the total row has no published id of its own
+    return result
 
 
 def therapy_after_aice_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
                                       contradicted: Collection[str] = ()) -> pd.DataFrame:
     """Return therapy after AICE (any, each kind, none, unknown) with the paper's counts beside."""
-    from aice_helpers.study import SUBSEQUENT_LABELS
 
     kinds = cohort["subsequent_therapy"].astype(str)
     treated = ~kinds.isin(["none", "unknown"])
@@ -176,9 +203,6 @@ def therapy_after_aice_with_published(cohort: pd.DataFrame, published: pd.DataFr
     return comparison_with_published(table, ids, published, len(cohort), contradicted)
 
 
-def range_summary(values: pd.Series) -> dict[str, float]:
-    """Return the median, minimum and maximum of a numeric column."""
-    return {"median": float(values.median()), "min": float(values.min()), "max": float(values.max())}
 
 
 def continuous_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
@@ -199,15 +223,6 @@ def continuous_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def sessions_per_patient(cohort: pd.DataFrame, procedures: pd.DataFrame) -> pd.DataFrame:
-    """Return the number of patients by number of AICE sessions, split by modality."""
-    sessions = procedures.groupby("patient_id").size().rename("sessions")
-    joined = cohort[["patient_id", "aice_modality"]].join(sessions, on="patient_id")
-    from aice_helpers.study import MODALITY_LABELS
-
-    joined["modality"] = joined["aice_modality"].astype(str).map(MODALITY_LABELS)
-    table = pd.crosstab(joined["sessions"], joined["modality"])
-    return table.reindex(columns=[c for c in MODALITY_LABELS.values() if c in table.columns])
 
 
 def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
@@ -233,10 +248,10 @@ def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, published: 
     return table
 
 
-COMPARISON_COLUMNS = ("published n", "published %", "published", "status")
+PERCENT_STATUS = "status %"
+COMPARISON_COLUMNS = ("published n", "published %", "published", "status", PERCENT_STATUS)
 
 
-MISSING_MARK = "—"
 
 
 def for_display(table: pd.DataFrame, compare: bool = True) -> pd.DataFrame:
@@ -260,10 +275,12 @@ def for_display(table: pd.DataFrame, compare: bool = True) -> pd.DataFrame:
 def contradiction_notes(table: pd.DataFrame, denominator: int) -> str:
     """Return one sentence per row whose printed percentage is not its own count over the total."""
     notes = []
-    for _, row in table[table["status"] == STATUS_CONTRADICTED].iterrows():
-        if pd.isna(row["published %"]) or pd.isna(row["published n"]):
+    for _, row in table.iterrows():
+        if pd.isna(row.get("published %")) or pd.isna(row.get("published n")):
             continue
         implied = 100.0 * row["published n"] / denominator
+        if rounds_to(row["published %"], implied, PERCENT_DECIMALS):
+            continue
         label = f"{row['characteristic']} {row['level']}" if "characteristic" in row else str(row["level"])
         notes.append(f"- {label}: the paper prints {row['published n']:.0f} patients as {row['published %']:.1f}%, "
                      f"but {row['published n']:.0f}/{denominator} = {implied:.1f}%.")
@@ -299,9 +316,12 @@ def histology_total_note(published: pd.DataFrame, n_patients: int) -> str:
 
 def status_summary(tables_by_name: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Return, for each named comparison table, how many rows have each status."""
-    from aice_helpers.paper.scorecard import STATUSES
+    from aice_helpers.paper.scorecard import (
+        STATUSES,  # reason: a rerun never loads paper/; only a comparison with the paper does
+    )
 
-    counts = {name: table["status"].value_counts() for name, table in tables_by_name.items()}
+    counts = {name: pd.concat([table[column] for column in ("status", PERCENT_STATUS) if column in table])
+                    .value_counts() for name, table in tables_by_name.items()}
     summary = pd.DataFrame(counts).T.reindex(columns=list(STATUSES), fill_value=0).fillna(0).astype(int)
     summary = summary.loc[:, (summary != 0).any(axis=0)]
     summary.loc["all"] = summary.sum()
@@ -406,7 +426,7 @@ def install_small_count_masking(min_cell: int) -> bool:
     if min_cell <= 1:
         return False
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # reason: only inside a notebook kernel
     except ImportError:
         return False
     shell = get_ipython()

@@ -24,10 +24,24 @@ import numpy as np
 import pandas as pd
 from lifelines.statistics import logrank_test
 from scipy.optimize import minimize_scalar
-from scipy.stats import chi2, norm
+from scipy.stats import binom, chi2, norm
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
-from aice_helpers.stats.cox import DEFAULT_ALPHA, fit_cox
+from aice_helpers.analyses import survival as survival_analyses
+from aice_helpers.pages import prognostic
 from aice_helpers.pages.plots import use_book_style
+from aice_helpers.pages.response import (
+    CI_METHOD_LABELS,
+    DISEASE_CONTROL_RESPONSES,
+    OBJECTIVE_RESPONSES,
+    STATSMODELS_CI_METHODS,
+    best_responses,
+    response_counts,
+)
+from aice_helpers.pages.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
+from aice_helpers.paper import scorecard
+from aice_helpers.stats.cox import DEFAULT_ALPHA, fit_cox
 from aice_helpers.stats.survival import (
     COLLETT_EPSILON,
     MEDIAN_PROBABILITY,
@@ -40,6 +54,67 @@ from aice_helpers.stats.survival import (
     survival_at,
     z_value,
 )
+
+__all__ = [
+    "PRIMER_PRECISION",
+    "KM_COLUMNS",
+    "LOGRANK_COLUMNS",
+    "TOTAL_LABEL",
+    "BETA_GRID",
+    "BETA_SEARCH_BOUNDS",
+    "BETA_TOLERANCE",
+    "COVERAGE_TAIL",
+    "SEPARATION_MARGIN",
+    "TRANSFORM_LABELS",
+    "open_primer",
+    "for_display",
+    "ten_patient_example",
+    "km_worked_table",
+    "km_difference_from_lifelines",
+    "censoring_shortcuts",
+    "interval_bands",
+    "spss_median_worked",
+    "median_three_ways",
+    "logrank_worked_table",
+    "logrank_by_hand",
+    "logrank_three_ways",
+    "cox_four_patient_example",
+    "partial_likelihood_terms",
+    "risk_set_sums",
+    "log_partial_likelihood",
+    "partial_likelihood",
+    "partial_likelihood_curve",
+    "partial_likelihood_maximum",
+    "partial_likelihood_information",
+    "wald_by_hand",
+    "cox_by_hand_and_library",
+    "ties_comparison",
+    "ph_illustration",
+    "as_fraction",
+    "worked_row",
+    "naive_median",
+    "plain_band_clipping",
+    "plain_band_clipping_text",
+    "hazard_ratio_and_risks",
+    "crossing_hazards_summary",
+    "proportional_hazards_summary",
+    "km_versus_naive_share",
+    "score_test_by_hand",
+    "newton_maximum",
+    "FOUR_TESTS",
+    "four_tests_of_one_binary_covariate",
+    "two_group_tests",
+    "multiple_testing_table",
+    "subgroup_median_three_ways",
+    "proportion_interval_coverage",
+    "coverage_over_rates",
+    "response_rate_denominators",
+    "disease_control_breakdown",
+    "three_session_example",
+    "adverse_event_counting",
+    "status_parts",
+    "tolerance_what_if",
+]
 
 PRIMER_PRECISION = 4
 KM_COLUMNS = ["t_i", "n_i", "d_i", "c_i", "1 - d_i/n_i", "S(t_i)", "Greenwood sum", "SE", "lower", "upper"]
@@ -627,12 +702,11 @@ def four_tests_of_one_binary_covariate(time: Sequence[float], event: Sequence[in
 def two_group_tests(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """For every factor of the prognostic chapter that splits the patients in two groups: the log-rank P
     beside the Cox score, likelihood-ratio and Wald P of the same comparison (Breslow ties)."""
-    from aice_helpers.pages import prognostic
 
     rows = []
     for factor in prognostic.FACTORS:
-        frame = prognostic.factor_frame(cohort, endpoint, factor).dropna()
-        levels = prognostic.factor_levels(frame["group"], factor)
+        frame = survival_analyses.factor_frame(cohort, endpoint, factor).dropna()
+        levels = survival_analyses.factor_levels(frame["group"], factor)
         if len(levels) != 2:
             continue
         x = (frame["group"].astype(str) == str(levels[1])).astype(float)
@@ -649,7 +723,6 @@ def two_group_tests(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 def multiple_testing_table(tables: Mapping[str, pd.DataFrame], alpha: float = 0.05) -> pd.DataFrame:
     """Every log-rank P of the prognostic tables (one per factor and endpoint) with its Bonferroni- and
     Holm-adjusted P and whether each correction keeps it at ``alpha`` ('yes' or 'no'); smallest P first."""
-    from statsmodels.stats.multitest import multipletests
 
     parts = []
     for endpoint, table in tables.items():
@@ -666,12 +739,11 @@ def multiple_testing_table(tables: Mapping[str, pd.DataFrame], alpha: float = 0.
 def subgroup_median_three_ways(cohort: pd.DataFrame, endpoint: str, factor_key: str,
                                alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
     """median_three_ways for every group of one factor of the prognostic chapter (group sizes beside)."""
-    from aice_helpers.pages import prognostic
 
     factor = prognostic.FACTORS_BY_KEY[factor_key]
-    frame = prognostic.factor_frame(cohort, endpoint, factor)
+    frame = survival_analyses.factor_frame(cohort, endpoint, factor)
     parts = []
-    for level in prognostic.factor_levels(frame["group"], factor):
+    for level in survival_analyses.factor_levels(frame["group"], factor):
         group = frame[frame["group"] == level]
         three = median_three_ways(group["time"], group["event"], alpha).reset_index()
         three.insert(0, "group", str(level))
@@ -685,10 +757,7 @@ def proportion_interval_coverage(n: int, true_rate: float, alpha: float = DEFAUL
     """How often, in percent, the Clopper–Pearson and the Wilson interval for x/n contain ``true_rate`` when x is
     binomial (the exact coverage, summed over every possible x), with the average width of each in points.
     The limits are those of response.proportion_ci, computed for every x at once."""
-    from scipy.stats import binom
-    from statsmodels.stats.proportion import proportion_confint
 
-    from aice_helpers.pages.response import CI_METHOD_LABELS, STATSMODELS_CI_METHODS
 
     # Counts whose probability is below COVERAGE_TAIL change no printed digit: left out, so that a cohort of
     # a million patients sums over a few thousand counts instead of a million.
@@ -716,7 +785,6 @@ def coverage_over_rates(n: int, rates: Sequence[float], alpha: float = DEFAULT_A
 def response_rate_denominators(cohort: pd.DataFrame, n_sessions: int | None) -> pd.DataFrame:
     """ORR and DCR with two denominators: every patient (right) and every AICE session (wrong: response is
     judged once per patient), in percent."""
-    from aice_helpers.pages.response import DISEASE_CONTROL_RESPONSES, OBJECTIVE_RESPONSES, best_responses
 
     responses = best_responses(cohort)
     counts = {"ORR": int(responses.isin(OBJECTIVE_RESPONSES).sum()),
@@ -735,7 +803,6 @@ def response_rate_denominators(cohort: pd.DataFrame, n_sessions: int | None) -> 
 def disease_control_breakdown(cohort: pd.DataFrame) -> pd.DataFrame:
     """The patients with disease control (CR, PR or SD) by best response: how many, their share of all
     patients (%) and their share of the patients with disease control (%)."""
-    from aice_helpers.pages.response import DISEASE_CONTROL_RESPONSES, response_counts
 
     counts = response_counts(cohort).loc[list(DISEASE_CONTROL_RESPONSES), "n"]
     controlled = int(counts.sum())
@@ -756,7 +823,6 @@ def adverse_event_counting(adverse_events: pd.DataFrame, n_patients: int,
                            n_sessions: int | None = None) -> pd.DataFrame:
     """Each kind of adverse event counted three ways: patients who had it (at their worst grade), sessions
     after which it occurred, and the records in the file; with percentages of patients and of sessions."""
-    from aice_helpers.pages.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
 
     records = adverse_events[[PATIENT_ID, CYCLE, EVENT]].astype({EVENT: str})
     table = pd.DataFrame({"patients": records.drop_duplicates([PATIENT_ID, EVENT]).groupby(EVENT).size(),
@@ -776,7 +842,6 @@ def adverse_event_counting(adverse_events: pd.DataFrame, n_patients: int,
 def status_parts(table: pd.DataFrame, published: pd.DataFrame, entry_id: str) -> pd.DataFrame:
     """Why one scorecard row has its status: the estimate and each printed limit with the published and the
     reproduced number, the tolerance and the status of that part alone (the row takes the worst)."""
-    from aice_helpers.paper import scorecard
 
     entry = scorecard.published_entries(published.loc[[entry_id]])[entry_id]
     row = table.set_index("id").loc[entry_id]
@@ -799,7 +864,6 @@ def tolerance_what_if(cases: Sequence[tuple[str, float, float, int]]) -> pd.Data
     and the gap measured the way the rule measures it: |log(reproduced / published)| for ratios, the absolute
     difference otherwise, none for P values (whose rule is the side of 0.05). The two numbers are shown as
     text, exactly as given."""
-    from aice_helpers.paper import scorecard
 
     rows = []
     for kind, published, reproduced, decimals in cases:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+__all__ = [
+    "study_period",
+    "eligibility_criteria",
+    "treatment_schedule",
+]
 
 
 def _value(published: pd.DataFrame, entry_id: str) -> str:

@@ -28,24 +28,66 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from aice_helpers.stats import cox
-from aice_helpers.pages import response
-from aice_helpers.pages import safety
-from aice_helpers.stats import survival
-from aice_helpers.pages import tables
 from aice_helpers import study
-from aice_helpers.contract import AE_EVENTS, RESPONSES
+from aice_helpers.analyses import counts as tables
+from aice_helpers.analyses import response, safety
+from aice_helpers.contract import AE_EVENTS
 from aice_helpers.data import Dataset
+from aice_helpers.published import load_published
+from aice_helpers.stats import cox, survival
+
+__all__ = [
+    "PERCENT",
+    "MONTHS_PER_YEAR",
+    "UNIT_PERCENT",
+    "SAME_QUANTITY",
+    "EMPTY_GROUP_NOTE",
+    "ENDPOINTS",
+    "LANDMARK_YEARS",
+    "LANDMARK_TRANSFORM",
+    "COX_TIES",
+    "CODINGS",
+    "COX_TABLES",
+    "SUBGROUP_FACTORS",
+    "Coding",
+    "N_PATIENTS_IDS",
+    "UNTREATED_AFTER_AICE",
+    "MINOR_GRADES",
+    "SEVERE_GRADES",
+    "Reproduced",
+    "Values",
+    "LEVEL_ALIASES",
+    "LEVEL_ALIAS_NOTE",
+    "UNIVARIABLE_CLAIMS",
+    "MULTIVARIABLE_CLAIMS",
+    "cohort_size_values",
+    "table1_values",
+    "continuous_summary_values",
+    "histology_values",
+    "subsequent_therapy_values",
+    "response_values",
+    "table5_values",
+    "sessions_values",
+    "sir_grade_values",
+    "minor_session_share",
+    "survival_values",
+    "followup_values",
+    "subgroup_values",
+    "univariable_claim_values",
+    "cox_model",
+    "cox_values",
+    "derived_values",
+    "SECTION_FUNCTIONS",
+    "reproduced_values",
+]
 
 PERCENT = 100.0
-MONTHS_PER_YEAR = 12
+MONTHS_PER_YEAR = study.MONTHS_PER_YEAR
 UNIT_PERCENT = "percent"
 SAME_QUANTITY = "same quantity as"
 EMPTY_GROUP_NOTE = "no patient in this group"
-ENDPOINTS: dict[str, tuple[str, str]] = {"os": ("os_months", "os_event"), "pfs": ("pfs_months", "pfs_event")}
-LANDMARK_YEARS: dict[str, tuple[int, ...]] = {"os": (2, 3), "pfs": (1, 2)}
-LANDMARK_TRANSFORM = "log-log"  # Greenwood on the log(-log S) scale (Stata, lifelines)
-COX_TIES = "breslow"  # SPSS COXREG
+ENDPOINTS, LANDMARK_YEARS, LANDMARK_TRANSFORM, COX_TIES = study.ENDPOINTS, study.LANDMARK_YEARS, study.LANDMARK_TRANSFORM, study.TIES
+CODINGS, COX_TABLES, SUBGROUP_FACTORS, Coding = study.CODINGS, study.COX_TABLES, study.SUBGROUP_FACTORS, study.Coding
 N_PATIENTS_IDS: tuple[str, ...] = (
     "abstract.n_patients", "methods.n_patients", "results.baseline.n_patients", "discussion.n_patients",
     "second_record.abstract.n_patients", "safety.n_patients",
@@ -68,72 +110,6 @@ class Reproduced:
 Values = dict[str, Reproduced]
 
 
-@dataclass(frozen=True)
-class Coding:
-    """A two-level coding of a cohort column for the subgroup and Cox analyses."""
-
-    label: str  # e.g. "≥10 vs <10 cm"
-    indicator: Callable[[pd.DataFrame], pd.Series]  # 1 for the first-named (exposed) level
-    levels: tuple[str, str]  # published level ids of (indicator 1, indicator 0)
-
-
-def _size_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for a maximum diameter of 10 cm or more (Table 1's split)."""
-    return cox.threshold_indicator(cohort["max_diameter_cm"], ">=", study.DIAMETER_CUTOFF_CM)
-
-
-def _metastasis_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for distant metastasis at baseline."""
-    return cox.binary_indicator(cohort["distant_metastasis"], [1])
-
-
-def _few_regimens_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for 0-1 treatment regimens after AICE (reference: 2 or more)."""
-    return cox.threshold_indicator(cohort["postop_regimens"], "<=", 1)
-
-
-def _grade3_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for grade G3 (reference: G1 and G2)."""
-    return cox.binary_indicator(cohort["grade"], ["G3"])
-
-
-def _stage4_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for stage IV (reference: III)."""
-    return cox.binary_indicator(cohort["stage"], ["IV"])
-
-
-def _one_cycle_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for a single AICE cycle (reference: 2 or more)."""
-    return cox.threshold_indicator(cohort["aice_cycles"], "<", 2)
-
-
-def _no_response_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for best response SD or PD (reference: PR, with CR if any)."""
-    return cox.binary_indicator(cohort["best_response"].astype(str), list(RESPONSES[2:]))
-
-
-def _high_nlr_indicator(cohort: pd.DataFrame) -> pd.Series:
-    """Return 1 for NLR above 3."""
-    return cox.threshold_indicator(cohort["nlr"], ">", study.NLR_CUTOFF)
-
-
-CODINGS: dict[str, Coding] = {
-    "max_diameter_cm": Coding("≥10 vs <10 cm (Table 1's split)", _size_indicator, ("ge10", "lt10")),
-    "distant_metastasis": Coding("yes vs no", _metastasis_indicator, ("yes", "no")),
-    "postop_regimens": Coding("0–1 vs ≥2", _few_regimens_indicator, ("0_1", "ge2")),
-    "grade": Coding("G3 vs G1+G2", _grade3_indicator, ("g3", "g1_g2")),
-    "stage": Coding("IV vs III", _stage4_indicator, ("iv", "iii")),
-    "aice_cycles": Coding("1 vs ≥2", _one_cycle_indicator, ("1", "ge2")),
-    "best_response": Coding("SD+PD vs PR", _no_response_indicator, ("sd_pd", "pr")),
-    "nlr": Coding(">3 vs ≤3", _high_nlr_indicator, ("gt3", "le3")),
-}
-COX_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "table3": ("os", ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "stage",
-                      "aice_cycles", "best_response")),
-    "table4": ("pfs", ("nlr", "max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "stage",
-                       "aice_cycles", "best_response")),
-}
-SUBGROUP_FACTORS: tuple[str, ...] = ("max_diameter_cm", "distant_metastasis", "postop_regimens")
 # Published level ids that name a coding's level differently: (factor, id level) -> coding level.
 LEVEL_ALIASES: dict[tuple[str, str], str] = {("max_diameter_cm", "le10"): "lt10"}
 LEVEL_ALIAS_NOTE = ("the paper prints this group as '≤10 cm' here; computed on Table 1's split "
@@ -275,7 +251,7 @@ def minor_session_share(dataset: Dataset, sessions: pd.DataFrame) -> Reproduced:
 
 def _endpoint_data(cohort: pd.DataFrame, endpoint: str) -> tuple[pd.Series, pd.Series]:
     """Return the time and event columns of an endpoint."""
-    time_column, event_column = ENDPOINTS[endpoint]
+    time_column, event_column = ENDPOINTS[endpoint].time_col, ENDPOINTS[endpoint].event_col
     return cohort[time_column], cohort[event_column]
 
 
@@ -383,7 +359,7 @@ def _largest_p(p_values: Mapping[str, float], test: str) -> Reproduced:
 
 def cox_model(cohort: pd.DataFrame, endpoint: str, factors: tuple[str, ...]) -> cox.CoxResult:
     """Return the multivariable Cox model (Breslow ties) of an endpoint on the factors' codings."""
-    time_column, event_column = ENDPOINTS[endpoint]
+    time_column, event_column = ENDPOINTS[endpoint].time_col, ENDPOINTS[endpoint].event_col
     data = pd.DataFrame({factor: CODINGS[factor].indicator(cohort) for factor in factors})
     data[time_column], data[event_column] = cohort[time_column], cohort[event_column]
     covariates = {factor: (factor, CODINGS[factor].levels[1]) for factor in factors}
@@ -480,7 +456,6 @@ SECTION_FUNCTIONS: tuple[Callable[[Dataset], Values], ...] = (
 def reproduced_values(dataset: Dataset, published: pd.DataFrame | None = None) -> dict[str, Reproduced]:
     """Return the reproduced value of every published number the data can reproduce, by id."""
     if published is None:
-        from aice_helpers.published import load_published
 
         published = load_published()
     values: Values = {}

@@ -28,7 +28,6 @@ those rows blanked, as the chapters show it.
 from __future__ import annotations
 
 import math
-import operator
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,52 @@ from lifelines.exceptions import ConvergenceError
 from lifelines.utils import concordance_index
 from scipy.stats import chi2, norm
 from statsmodels.duration.hazard_regression import PHReg
+
+__all__ = [
+    "TIES",
+    "PAPER_TIES",
+    "DEFAULT_ALPHA",
+    "LIFELINES_FIT_OPTIONS",
+    "STATSMODELS_FIT_OPTIONS",
+    "SEPARATION_LIMIT",
+    "FLAT_LIKELIHOOD_LIMIT",
+    "LIFELINES_LOW_VARIANCE_NOTE",
+    "GROUPED_MIN_ROWS",
+    "GROUPED_MAX_CELLS",
+    "GROUPED_ENGINE",
+    "NOT_CONVERGED",
+    "TABLE_COLUMNS",
+    "STATISTIC_COLUMNS",
+    "SINGLE_VALUE_REASON",
+    "NO_EVENTS_REASON",
+    "SEPARATION_REASON",
+    "FLAT_REASON",
+    "NOT_ESTIMATED_REASON",
+    "SOME_NOT_ESTIMATED",
+    "FIT_FAILED",
+    "ModelWarning",
+    "CoxResult",
+    "estimable_table",
+    "dummy_indicators",
+    "wald_table",
+    "fit_cox",
+    "not_estimable_rows",
+    "first_sentence",
+    "RiskSetTable",
+    "covariate_patterns",
+    "risk_set_table",
+    "grouped_breslow_terms",
+    "grouped_concordance",
+    "ZPH_TRANSFORMS",
+    "GLOBAL_TERM",
+    "EventTimeSums",
+    "event_time_sums",
+    "schoenfeld_residuals",
+    "scaled_schoenfeld_residuals",
+    "zph_time_transform",
+    "zph_score_test",
+    "score_statistic",
+]
 
 TIES = ("breslow", "efron")
 PAPER_TIES = "breslow"  # SPSS COXREG handles ties by Breslow's method only
@@ -69,7 +114,6 @@ FLAT_REASON = "no information in the data (flat likelihood)"
 NOT_ESTIMATED_REASON = "no finite estimate"
 SOME_NOT_ESTIMATED = "some coefficients could not be estimated"
 FIT_FAILED = "fit failed"
-THRESHOLD_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 class ModelWarning(UserWarning):
@@ -101,20 +145,6 @@ def estimable_table(result: CoxResult) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------
 # Codings
-
-
-def binary_indicator(series: pd.Series, positive_levels: Sequence) -> pd.Series:
-    """1 where the value is one of ``positive_levels``, 0 otherwise, missing stays missing."""
-    out = series.isin(list(positive_levels)).astype("Int64")
-    return out.mask(series.isna())
-
-
-def threshold_indicator(series: pd.Series, op: str, threshold: float) -> pd.Series:
-    """1 where ``series op threshold`` (op one of >, >=, <, <=), else 0; missing stays missing."""
-    if op not in THRESHOLD_OPERATORS:
-        raise ValueError(f"op must be one of {list(THRESHOLD_OPERATORS)}, not {op!r}")
-    out = THRESHOLD_OPERATORS[op](series, threshold).astype("Int64")
-    return out.mask(series.isna())
 
 
 def dummy_indicators(series: pd.Series, levels: Sequence) -> pd.DataFrame:

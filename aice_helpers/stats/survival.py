@@ -28,7 +28,50 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from scipy.stats import chi2, norm
 
-from aice_helpers.stats.cox import DEFAULT_ALPHA, ModelWarning, dummy_indicators, fit_cox
+from aice_helpers.stats.cox import (
+    DEFAULT_ALPHA,
+    ModelWarning,
+    dummy_indicators,
+    fit_cox,
+)
+
+__all__ = [
+    "MEDIAN_PROBABILITY",
+    "COLLETT_EPSILON",
+    "PROBABILITY_TOLERANCE",
+    "TRANSFORMS",
+    "SPSS_METHOD",
+    "ALL_LABEL",
+    "NO_EVENTS_TO_COMPARE",
+    "MedianEstimate",
+    "LogRankResult",
+    "FollowUp",
+    "km_fit",
+    "z_value",
+    "km_table",
+    "ci_bands",
+    "first_time_at_or_below",
+    "collett_density",
+    "collett_points",
+    "median_spss",
+    "r_quantile_time",
+    "median_brookmeyer_crowley",
+    "survival_at",
+    "median_followup",
+    "numbers_at_risk",
+    "logrank_chisq",
+    "logrank",
+    "SUBGROUP_COLUMNS",
+    "subgroup_table",
+    "MEDIAN_INTERVAL_METHODS",
+    "median_intervals",
+    "median_spss_steps",
+    "survival_at_transforms",
+    "loglog_interval_center",
+    "uncensored_loglog_interval",
+    "implied_uncensored_n",
+    "format_p_value",
+]
 
 MEDIAN_PROBABILITY = 0.5
 COLLETT_EPSILON = 0.05  # Collett's ε: density from the times where S crosses 0.5 + ε and 0.5 − ε

@@ -23,7 +23,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aice_helpers.contract import COHORT_COLUMNS, PROCEDURE_COLUMNS, RESPONSES, contract_column
+from aice_helpers.contract import (
+    COHORT_COLUMNS,
+    PROCEDURE_COLUMNS,
+    RESPONSES,
+    contract_column,
+)
+
+__all__ = [
+    "PATIENT_ID",
+    "BEST_RESPONSE",
+    "CYCLE",
+    "CR",
+    "PR",
+    "SD",
+    "PD",
+    "BEST_PCT_CHANGE",
+    "NEW_LESION",
+    "SESSION_MONTH",
+    "PR_THRESHOLD_PCT",
+    "PD_THRESHOLD_PCT",
+    "CR_PCT_CHANGE",
+    "CHANGE_DECIMALS",
+    "STEP",
+    "PR_CHANGE",
+    "SD_CHANGE",
+    "PD_CHANGE",
+    "NEW_LESION_CHANGE",
+    "NEW_LESION_SHARE_OF_PD",
+    "DAYS_PER_MONTH",
+    "CYCLE_DAYS",
+    "MONTH_DECIMALS",
+    "response_detail_columns",
+    "session_months",
+]
 
 PATIENT_ID = contract_column(COHORT_COLUMNS, "patient_id")
 BEST_RESPONSE = contract_column(COHORT_COLUMNS, "best_response")

@@ -25,6 +25,37 @@ from aice_helpers.contract import (
     PROCEDURES_FILE,
     contract_column,
 )
+from aice_helpers.synthetic.generate import DEFAULT_SEED, synthetic_tables
+
+__all__ = [
+    "DEFAULT_SCALE_SEED",
+    "BASE_CALIBRATION_ITERATIONS",
+    "PATIENT_ID_PREFIX",
+    "PATIENT_ID",
+    "AGE",
+    "DIAMETER",
+    "NLR",
+    "OS_MONTHS",
+    "PFS_MONTHS",
+    "AGE_JITTER_YEARS",
+    "LOG_SD_DIAMETER",
+    "LOG_SD_NLR",
+    "LOG_SD_TIME",
+    "DIAMETER_DECIMALS",
+    "NLR_DECIMALS",
+    "TIME_DECIMALS",
+    "SMALLEST_DIAMETER_CM",
+    "SMALLEST_NLR",
+    "SMALLEST_TIME_MONTHS",
+    "base_tables",
+    "patient_ids",
+    "jittered_times",
+    "jittered",
+    "resampled_cohort",
+    "copied_rows",
+    "scaled_cohort",
+    "write_scaled_cohort",
+]
 
 DEFAULT_SCALE_SEED = 20240101
 BASE_CALIBRATION_ITERATIONS = 0  # the generator's uncalibrated times: valid, and built in a second
@@ -47,7 +78,6 @@ SMALLEST_DIAMETER_CM, SMALLEST_NLR, SMALLEST_TIME_MONTHS = 0.1, 0.01, 0.1
 @lru_cache(maxsize=1)
 def base_tables() -> dict[str, pd.DataFrame]:
     """Return the generator's three tables that scaled cohorts resample (built once per process)."""
-    from aice_helpers.synthetic.generate import DEFAULT_SEED, synthetic_tables
 
     return synthetic_tables(DEFAULT_SEED, calibration_iterations=BASE_CALIBRATION_ITERATIONS)
 
