@@ -17,6 +17,8 @@ from aice_helpers import contract
 from aice_helpers.contract import RESPONSES
 
 __all__ = [
+    "UNIVARIABLE_CLAIMS",
+    "MULTIVARIABLE_CLAIMS",
     "ALPHA",
     "CONFIDENCE",
     "TIES",
@@ -395,3 +397,19 @@ FACTORS_BY_KEY: dict[str, Factor] = {f.key: f for f in FACTORS}
 # The subgroups the paper names in its text, in the order the chapter plots them.
 PAPER_NAMED_FACTORS = ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade_g3", "stage",
                        "aice_cycles", "nlr", "best_response")
+
+
+# ---------------------------------------------------------------------------------------------
+# What the paper claims about its factors (checked against the tables by the scorecard and the Cox chapter)
+
+# Univariable claims "P < 0.05" recorded in the published numbers: id -> (factors, endpoints).
+UNIVARIABLE_CLAIMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "abstract.univariate.p_threshold": (("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "nlr"),
+                                        ("os", "pfs")),
+    "results.subgroup.other_factors.p": (("grade", "stage", "aice_cycles", "best_response"), ("os", "pfs")),
+}
+# Multivariable claim "independent prognostic factors for OS (P < 0.05)": id -> (table, factors).
+MULTIVARIABLE_CLAIMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "abstract.multivariate.p_threshold": ("table3", ("max_diameter_cm", "distant_metastasis", "postop_regimens",
+                                                     "grade", "best_response")),
+}

@@ -19,13 +19,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from aice_helpers import study
 from aice_helpers.contract import DATA_DIR  # noqa: E402
 from aice_helpers.data import load_dataset  # noqa: E402
 from aice_helpers.pages import cox_chapter as cc  # noqa: E402
 from aice_helpers.pages import plots
-from aice_helpers.paper import reproduce, scorecard
-from aice_helpers.paper.audit import audit_findings, contradicted_ids  # noqa: E402
+from aice_helpers.paper import scorecard
 from aice_helpers.published import load_published  # noqa: E402
 from aice_helpers.stats import survival  # noqa: E402
 from aice_helpers.stats.cox import (  # noqa: E402
@@ -119,15 +117,21 @@ def test_model_data_drops_rows_with_a_missing_value():
     assert model.covariates["Stage IV vs III"] == ("Stage IV vs III", "III")
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_paper_model_is_the_scorecards_model(cohort, endpoint):
-    """The chapter and the scorecard fit the same model: identical coefficients and standard errors."""
-    table_id = cc.ENDPOINT_TABLES[endpoint]
-    ours = cc.paper_model(cohort, endpoint)
-    theirs = reproduce.cox_model(cohort, endpoint, study.COX_TABLES[table_id][1])
-    np.testing.assert_allclose(ours.table["beta"], theirs.table["beta"], rtol=1e-12)
-    np.testing.assert_allclose(ours.table["se"], theirs.table["se"], rtol=1e-12)
-    assert ours.ties == "breslow" and ours.reliable
+def test_each_model_is_fitted_once_for_the_chapter_and_its_scorecard(dataset, published, monkeypatch):
+    """The chapter's Tables 3/4 and every verdict on them read one fit per model (no second route to a number)."""
+    from aice_helpers.analyses import models
+
+    calls = []
+    fit = models.fit_cox
+    monkeypatch.setattr(models, "fit_cox", lambda *args, **kwargs: calls.append(1) or fit(*args, **kwargs))
+    models._FITS.clear()
+    verdicts = scorecard.verdicts_of(dataset, published)
+    for endpoint in ENDPOINTS:
+        cc.cox_table_with_published(cc.paper_model(dataset.cohort, endpoint), endpoint, verdicts)
+    assert len(calls) == len(ENDPOINTS)
+    changed = dataset.cohort.assign(os_months=dataset.cohort["os_months"] + 1.0)  # other data: fitted again
+    cc.paper_model(changed, "os")
+    assert len(calls) == len(ENDPOINTS) + 1
 
 
 def test_cox_table_layout(cohort):
@@ -144,16 +148,15 @@ def test_cox_table_layout(cohort):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_comparison_statuses_are_the_scorecards(dataset, published, endpoint):
-    contradicted = contradicted_ids(audit_findings(published))
-    comparison = cc.cox_table_with_published(cc.paper_model(dataset.cohort, endpoint), endpoint, published,
-                                             contradicted)
+    verdicts = scorecard.verdicts_of(dataset, published)
+    comparison = cc.cox_table_with_published(cc.paper_model(dataset.cohort, endpoint), endpoint, verdicts)
     table_id = cc.ENDPOINT_TABLES[endpoint]
-    card = scorecard.chapter_scorecard(dataset, [f"{table_id}."], published).set_index("id")
+    card = scorecard.scorecard_table(dataset, published, sections=[table_id]).set_index("id")
     assert len(comparison) == 3 * len(cc.paper_model_covariates(endpoint))
     for entry_id, status in zip(comparison["id"], comparison["status"]):
         assert status == card.at[entry_id, "status"], entry_id
     for entry_id in comparison["id"]:
-        if entry_id in contradicted:
+        if entry_id in verdicts.contradicted:
             assert comparison.set_index("id").at[entry_id, "status"] == scorecard.STATUS_CONTRADICTED
 
 
@@ -165,15 +168,15 @@ def test_published_text_as_printed(published):
     assert cc._published_text(None, "β") == "—"
 
 
-def test_comparison_note_explains_the_statuses(cohort, published):
-    contradicted = contradicted_ids(audit_findings(published))
-    model = cc.paper_model(cohort, "os")
-    comparison = cc.cox_table_with_published(model, "os", published, contradicted)
-    note = cc.comparison_note(comparison, model, published)
+def test_comparison_note_explains_the_statuses(dataset, published):
+    verdicts = scorecard.verdicts_of(dataset, published)
+    model = cc.paper_model(dataset.cohort, "os")
+    comparison = cc.cox_table_with_published(model, "os", verdicts)
+    note = cc.comparison_note(comparison, model, verdicts)
     if (comparison["status"] == scorecard.STATUS_CONTRADICTED).any():
         assert "Contradicted by the paper" in note
     everything_fine = comparison.assign(status=scorecard.STATUS_WITHIN)
-    assert cc.comparison_note(everything_fine, model, published).startswith("Every number")
+    assert cc.comparison_note(everything_fine, model, verdicts).startswith("Every number")
 
 
 def test_size_cut_note_counts_tumours_of_exactly_ten_cm():

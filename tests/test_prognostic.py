@@ -12,13 +12,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import verdicts_for
 
 from aice_helpers.analyses import survival as survival_analyses
 from aice_helpers.pages import prognostic
+from aice_helpers.paper import reproduce
 from aice_helpers.paper.scorecard import (
     STATUS_CONTRADICTED,
     STATUS_EXACT,
-    STATUS_NOT_COMPARED,
     STATUS_OUTSIDE,
     STATUS_WITHIN,
 )
@@ -127,7 +128,7 @@ def test_followup_table_definitions_by_hand():
     cohort = hand_cohort()
     published = fake_published([{"id": prognostic.FOLLOWUP_ID, "value": 6.5, "lower": 2.0, "upper": 12.0,
                                  "decimals": 1}])
-    table = prognostic.followup_table(cohort, published)
+    table = prognostic.followup_table(cohort, verdicts_for(published, cohort, reproduce.followup_values))
     observed = table[table["definition"] == prognostic.PAPER_FOLLOWUP_DEFINITION]
     assert observed["reproduced"].tolist() == [6.5, 2.0, 12.0]  # median of all ten times, range
     assert observed["status"].tolist() == [STATUS_EXACT] * 3
@@ -150,31 +151,34 @@ def test_survival_summary_statuses_and_contradiction():
     cohort = hand_cohort()
     spss = survival.median_spss(HAND_TIMES, HAND_EVENTS)  # 7 (3.34–10.66)
     published = fake_published([
-        {"id": "results.survival.os.median", "value": 7.0, "lower": 3.3, "upper": 12.0, "decimals": 1},
-        {"id": "results.survival.pfs.median", "value": 3.6, "lower": 1.7, "upper": 5.3, "decimals": 1},
+        {"id": "results.survival.os.median", "value": 7.0, "lower": 3.3, "upper": 12.0, "decimals": 1, "unit": "months"},
+        {"id": "results.survival.pfs.median", "value": 3.6, "lower": 1.7, "upper": 5.3, "decimals": 1, "unit": "months"},
     ])
-    table = prognostic.survival_summary_with_published(cohort, published)
+    table = prognostic.survival_summary_with_published(cohort, verdicts_for(published, cohort,
+                                                                            reproduce.survival_values))
     os_rows = table[table["endpoint"] == "OS"]
     assert os_rows["reproduced"].tolist() == [round(v, 1) for v in (spss.estimate, spss.lower, spss.upper)]
-    assert os_rows["status"].tolist() == [STATUS_EXACT, STATUS_EXACT, STATUS_OUTSIDE]
-    pfs_rows = table[table["endpoint"] == "PFS"]  # PFS = OS / 2: median 3.5 (1.67–5.33)
-    assert pfs_rows["status"].tolist() == [STATUS_WITHIN, STATUS_EXACT, STATUS_EXACT]
-    flagged = prognostic.survival_summary_with_published(cohort, published, {"results.survival.os.median"})
-    assert flagged[flagged["endpoint"] == "OS"]["status"].tolist() == [STATUS_CONTRADICTED, STATUS_EXACT,
-                                                                       STATUS_OUTSIDE]
+    # One published number, one status on every row: the estimate and lower limit are exact, the upper is not.
+    assert os_rows["status"].tolist() == [STATUS_OUTSIDE] * 3
+    pfs_rows = table[table["endpoint"] == "PFS"]  # PFS = OS / 2: median 3.5 (1.67–5.33), within half a month
+    assert pfs_rows["status"].tolist() == [STATUS_WITHIN] * 3
+    flagged = prognostic.survival_summary_with_published(
+        cohort, verdicts_for(published, cohort, reproduce.survival_values, contradicted={"results.survival.os.median"}))
+    assert flagged[flagged["endpoint"] == "OS"]["status"].tolist() == [STATUS_CONTRADICTED] * 3
 
 
 def test_landmarks_reproduce_the_papers_printed_rates(paper_like_cohort, published):
     """Without censoring, 51/113 and 29/113 give the printed rates and log-log limits to the digit."""
     contradicted = {prognostic.THREE_YEAR_OS_ID}
-    table = prognostic.landmark_table_with_published(paper_like_cohort, published, contradicted)
+    verdicts = verdicts_for(published, paper_like_cohort, reproduce.survival_values, contradicted=contradicted)
+    table = prognostic.landmark_table_with_published(paper_like_cohort, verdicts)
     pfs = table[table["endpoint"] == "PFS"]
     assert pfs["reproduced"].tolist() == [45.1, 35.8, 54.0, 25.7, 18.0, 34.0]
     assert pfs["status"].tolist() == [STATUS_EXACT] * 6
     os_rows = table[table["endpoint"] == "OS"]
     assert os_rows["reproduced"].tolist() == [45.1, 35.8, 54.0, 27.4, 19.6, 35.9]
     assert os_rows["published"].tolist() == [45.1, 35.8, 54.0, 41.7, 19.6, 35.9]
-    assert os_rows["status"].tolist() == [STATUS_EXACT] * 3 + [STATUS_CONTRADICTED, STATUS_EXACT, STATUS_EXACT]
+    assert os_rows["status"].tolist() == [STATUS_EXACT] * 3 + [STATUS_CONTRADICTED] * 3
     wide = prognostic.landmark_table(paper_like_cohort)
     assert wide["at risk"].tolist() == [51, 29, 51, 31]
     assert wide["events so far"].tolist() == [62, 84, 62, 82]
@@ -252,21 +256,6 @@ def test_transforms_at_landmarks_order_and_symmetry(paper_like_cohort):
 # Prognostic factors
 
 
-@pytest.mark.parametrize(
-    ("published", "operator", "reproduced", "expected"),
-    [(0.001, "<", 0.0004, STATUS_EXACT), (0.001, "<", 0.003, STATUS_WITHIN), (0.001, "<", 0.2, STATUS_OUTSIDE),
-     (0.006, "=", 0.0062, STATUS_EXACT), (0.006, "=", 0.03, STATUS_WITHIN), (0.006, "=", 0.2, STATUS_OUTSIDE),
-     (0.56, "=", 0.3, STATUS_WITHIN), (0.56, "=", 0.04, STATUS_OUTSIDE), (0.05, "<", 0.049, STATUS_EXACT),
-     (None, "=", 0.1, STATUS_NOT_COMPARED), (0.006, "=", math.nan, STATUS_NOT_COMPARED)],
-)
-def test_p_value_status(published, operator, reproduced, expected):
-    assert prognostic.p_value_status(published, operator, reproduced) == expected
-
-
-def test_p_value_status_contradicted():
-    assert prognostic.p_value_status(0.006, "=", 0.006, contradicted=True) == STATUS_CONTRADICTED
-
-
 def test_groupings():
     cohort = hand_cohort()
     assert list(prognostic.response_group(cohort)[:3]) == ["CR+PR", "SD+PD", "SD+PD"]
@@ -307,18 +296,19 @@ def test_subgroup_display_formats():
 def test_subgroup_comparisons_pick_the_printed_ids(published):
     cohort = hand_cohort()
     tables = {e: prognostic.subgroup_tables(cohort, e) for e in ("os", "pfs")}
-    medians = prognostic.subgroup_medians_with_published(tables, published)
+    verdicts = verdicts_for(published, cohort, reproduce.subgroup_values)
+    medians = prognostic.subgroup_medians_with_published(tables, verdicts)
     size = medians[medians["factor"] == prognostic.FACTORS_BY_KEY["max_diameter_cm"].label]
     pfs_small = size[(size["endpoint"] == "PFS") & (size["group"] == "<10")]
     assert pfs_small["published"].tolist() == [16.0, 11.9, 20.1]  # printed under '≤10 cm' (id le10)
     os_small = size[(size["endpoint"] == "OS") & (size["group"] == "<10")]
     assert os_small["published"].tolist() == [27.0, 22.4, 31.6]  # printed under '<10 cm' (id lt10)
     assert len(medians) == 6 * 3 * 2
-    flagged = prognostic.subgroup_medians_with_published(
-        tables, published, {"results.subgroup.postop_regimens.pfs.ge2.median"})
+    flagged = prognostic.subgroup_medians_with_published(tables, verdicts_for(
+        published, cohort, reproduce.subgroup_values, contradicted={"results.subgroup.postop_regimens.pfs.ge2.median"}))
     postop = flagged[(flagged["endpoint"] == "PFS") & (flagged["group"] == "≥2")]
     assert postop["status"].iloc[0] == STATUS_CONTRADICTED
-    p_values = prognostic.subgroup_p_with_published(tables, published)
+    p_values = prognostic.subgroup_p_with_published(tables, verdicts)
     assert len(p_values) == 6 and (p_values["n"] == len(cohort)).all()
     metastasis = p_values[p_values["factor"] == "Distant metastasis"]
     assert metastasis["published"].tolist() == ["<0.001", "0.001"]
@@ -452,7 +442,7 @@ def test_every_patient_with_the_event_leaves_follow_up_of_the_censored_undefined
     note = prognostic.median_methods_note(prognostic.median_interval_methods(cohort))
     assert ("Every patient died, so no one is censored for OS: the reverse Kaplan–Meier median follow-up and the "
             "follow-up of censored patients cannot be computed.") in note
-    followup = prognostic.followup_table(cohort, load_published()).set_index(["definition", "statistic"])
+    followup = prognostic.followup_table(cohort).set_index(["definition", "statistic"])
     assert math.isnan(followup.at[("reverse Kaplan-Meier (censoring as the event)", "median"), "reproduced"])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import verdicts_for
 
 from aice_helpers.contract import AE_EVENTS, SIR_GRADES
 from aice_helpers.pages.safety import (
@@ -21,6 +22,8 @@ from aice_helpers.pages.safety import (
     table5_per_procedure,
     worst_grade_per_patient,
 )
+from aice_helpers.paper import reproduce
+from aice_helpers.paper.audit import audit_findings, contradicted_ids
 
 PYREXIA, PAIN, NAUSEA, LIVER, RENAL, MARROW = AE_EVENTS
 A, B, C, D, E, F = SIR_GRADES
@@ -138,17 +141,30 @@ def paper_events() -> pd.DataFrame:
     return ae_table(rows)
 
 
+def paper_verdicts(events: pd.DataFrame, n_patients: int = 113, n_procedures: int = 216):
+    """Return the one verdict on the paper's safety numbers for these events (the audit's contradictions)."""
+    cohort = pd.DataFrame({PATIENT_ID: [f"p{i}" for i in range(n_patients)]})
+    procedures = pd.DataFrame({PATIENT_ID: [f"p{i % n_patients}" for i in range(n_procedures)],
+                               CYCLE: range(n_procedures), "embolization": 0})
+    return verdicts_for(PUBLISHED, cohort, reproduce.cohort_size_values, reproduce.table5_values, reproduce.sir_grade_values,
+                        reproduce.sessions_values, adverse_events=events, procedures=procedures,
+                        contradicted=contradicted_ids(audit_findings(PUBLISHED)))
+
+
 def test_table5_with_published_matches_counts_and_flags_impossible_percentages() -> None:
-    table = safety.table5_with_published(paper_events(), 113, PUBLISHED)
+    table = safety.table5_with_published(paper_events(), 113, paper_verdicts(paper_events()))
     assert len(table) == 6 * 5
     assert table.index.names == ["TRAE", "grade"]
     assert (table["n"] == table["published n"]).all()
-    status = table["status"]
-    contradicted = set(status[status == "contradicted by the paper"].index)
-    assert contradicted == {("Nausea and vomiting", A), ("Nausea and vomiting", TOTAL),
-                            ("Abnormal liver function", C), ("Abnormal liver function", TOTAL),
-                            ("Myelosuppression", C)}
-    assert set(status.drop(list(contradicted))) == {"exact"}
+    assert set(table["status"]) == {"exact"}  # every count, including the cells the paper leaves empty (0)
+    percent = table["status %"]
+    contradicted = set(percent[percent == "contradicted by the paper"].index)
+    # 1.9% for 4 of 113 patients is 4 of 216 sessions: the audit shows these printed percentages wrong.
+    assert contradicted == {("Nausea and vomiting", A), ("Nausea and vomiting", TOTAL), ("Myelosuppression", C)}
+    # 0.8% for 1 of 113 is one rounding step off 0.9%: an inconsistency, within tolerance, not a contradiction.
+    assert percent.loc[("Abnormal liver function", C)] == "within tolerance"
+    assert set(percent.drop(list(contradicted) + [("Abnormal liver function", C), ("Abnormal liver function", TOTAL)])
+               ) <= {"exact", "—"}
     assert table.loc[("Pain", TOTAL), "percent"] == 23.0
     assert table.loc[("Nausea and vomiting", A), "percent"] == 3.5
 
@@ -156,16 +172,16 @@ def test_table5_with_published_matches_counts_and_flags_impossible_percentages()
 def test_table5_with_published_marks_a_wrong_count_outside_tolerance() -> None:
     events = paper_events()
     events = events[~((events[EVENT] == PAIN) & (events[SIR_GRADE] == B))].iloc[1:]  # drop pain B, one pyrexia A
-    table = safety.table5_with_published(events, 113, PUBLISHED)
+    table = safety.table5_with_published(events, 113, paper_verdicts(events))
     assert table.loc[(PAIN_NAME, B), "status"] == "outside tolerance"
     assert table.loc[(PYREXIA_NAME, A), "n"] == 4
 
 
 def test_denominators_with_published() -> None:
-    table = safety.denominators_with_published(113, 200, PUBLISHED)
+    table = safety.denominators_with_published(113, 200, paper_verdicts(paper_events(), 113, 200))
     assert table.loc["AICE sessions", "published"] == 216
     assert table["status"].tolist() == ["exact", "outside tolerance"]
-    assert safety.denominators_with_published(113, None, PUBLISHED).loc["AICE sessions", "status"] == "not compared"
+    assert "status" not in safety.denominators_with_published(113, None)  # nothing compared without the paper
 
 
 def test_percent_denominator_fits_find_the_mixed_denominators() -> None:
@@ -194,7 +210,8 @@ def test_denominator_fit_note_lists_the_odd_ones_with_their_arithmetic() -> None
 
 
 def test_grade_summary_with_published_on_the_test_events() -> None:
-    table = safety.grade_summary_with_published(EVENTS, N_PATIENTS, N_PROCEDURES, PUBLISHED)
+    table = safety.grade_summary_with_published(EVENTS, N_PATIENTS, N_PROCEDURES,
+                                                paper_verdicts(EVENTS, N_PATIENTS, N_PROCEDURES))
     patients = table.iloc[:4]
     assert patients["n"].tolist() == [1, 1, 0, 0]
     assert patients["published n"].tolist() == [5, 2, 0, 0]
@@ -203,18 +220,19 @@ def test_grade_summary_with_published_on_the_test_events() -> None:
     # 4 sessions have events, 2 only A/B: 50 %; 6 session-events, 4 A/B; 20 sessions, 2 with C or D
     assert shares["percent"].tolist() == [50.0, pytest.approx(66.7), 10.0, 90.0]
     assert shares["n"].tolist() == [2, 4, 2, 18]
-    assert shares["status"].tolist() == ["outside tolerance"] + ["not compared"] * 3
+    assert shares["status %"].tolist() == ["outside tolerance"] + ["—"] * 3
     assert set(shares["published %"]) == {85.0}
 
 
 def test_grade_summary_with_published_on_the_papers_patients() -> None:
-    table = safety.grade_summary_with_published(paper_events(), 113, 216, PUBLISHED)
+    table = safety.grade_summary_with_published(paper_events(), 113, 216, paper_verdicts(paper_events()))
     assert table.loc["patients with any grade C event", "n"] == 5
-    assert table.loc["patients with any grade C event", "status"] == "contradicted by the paper"  # 2.7 is not 5/113
-    assert table.loc["patients with any grade D event", "status"] == "contradicted by the paper"  # 0.9 is 2/216
+    assert table.loc["patients with any grade C event", "status"] == "exact"
+    assert table.loc["patients with any grade C event", "status %"] == "contradicted by the paper"  # 2.7 ≠ 5/113
+    assert table.loc["patients with any grade D event", "status %"] == "outside tolerance"  # 0.9 is 2/216, not 2/113
     minor = table.loc["sessions with an event: all events grade A or B"]
     assert (minor["n"], minor["percent"]) == (50, pytest.approx(87.7))
-    assert minor["status"] == "outside tolerance"  # |87.7 - 85| > 2.5: 87.7 rounds to 90, not 85
+    assert minor["status %"] == "outside tolerance"  # |87.7 - 85| > 2.5: 87.7 rounds to 90, not 85
 
 
 def test_sir_tables_cover_every_grade() -> None:
@@ -287,5 +305,5 @@ def test_a_cohort_without_adverse_events() -> None:
     assert (summary["patients_pct"] == 0).all()
     assert safety.worst_grade_counts(none).to_numpy().sum() == 0
     assert (table5_per_procedure(none, 2).xs(COUNT, axis=1, level=1) == 0).all(axis=None)
-    compared = safety.grade_summary_with_published(none, N_PATIENTS, 2, PUBLISHED)
+    compared = safety.grade_summary_with_published(none, N_PATIENTS, 2, paper_verdicts(none, N_PATIENTS, 2))
     assert compared.loc["patients with any grade C event", "n"] == 0

@@ -103,12 +103,29 @@ def model_data(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str]) -> Mode
                   for part in parts.values() for column in part.columns}
     return ModelData(frame.astype(float), covariates, {key: list(part.columns) for key, part in parts.items()})
 
+_FITS: dict[tuple, CoxResult] = {}  # (endpoint, keys, ties, rows, fingerprint of the model data) -> fit
+MAX_CACHED_FITS = 32
+
+
 def fit_model(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str], ties: str = PAPER_TIES) -> CoxResult:
-    """The Cox model of an endpoint on the covariate keys; problems are kept in ``problems``, not warned."""
+    """The Cox model of an endpoint on the covariate keys; problems are kept in ``problems``, not warned.
+
+    A model is fitted once per data: the chapter's tables, its scorecard and the appendix read the same fit
+    (the cache is keyed by a hash of the model's own rows, so changed data are fitted again).
+    """
     data = model_data(cohort, endpoint, keys)
+    fingerprint = int(pd.util.hash_pandas_object(data.frame, index=False).sum())
+    key = (endpoint, tuple(keys), ties, len(data.frame), tuple(data.frame.columns), fingerprint)
+    if key in _FITS:
+        return _FITS[key]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelWarning)
-        return fit_cox(data.frame, TIME, EVENT, data.covariates, ties=ties)
+        result = fit_cox(data.frame, TIME, EVENT, data.covariates, ties=ties)
+    if len(_FITS) >= MAX_CACHED_FITS:
+        _FITS.pop(next(iter(_FITS)))
+    _FITS[key] = result
+    return result
+
 
 def paper_model(cohort: pd.DataFrame, endpoint: str, ties: str = PAPER_TIES) -> CoxResult:
     """The paper's model of an endpoint (Table 3 for 'os', Table 4 for 'pfs')."""

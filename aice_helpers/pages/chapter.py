@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -45,15 +46,26 @@ DISPLAY_OPTIONS = {"display.max_rows": 200, "display.max_columns": 20, "display.
                    "display.precision": 2, "display.max_colwidth": 60}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Chapter:
-    """The data a chapter works on and whether the paper's numbers are set beside its results."""
+    """The data a chapter works on and whether the paper's numbers are set beside its results.
+
+    ``verdicts`` (the status of every published number, from ``paper.compare``) and ``published``
+    exist only when the chapter compares with the paper; otherwise both are None and ``paper/`` is
+    never imported, so a rerun on another cohort runs without the paper.
+    """
 
     dataset: Dataset
     data_dir: Path
     default_data: bool
     compare: bool
     min_cell: int = 0
+    verdicts: Any = None
+
+    @property
+    def published(self) -> pd.DataFrame | None:
+        """Return the paper's numbers (None when the chapter does not compare with the paper)."""
+        return None if self.verdicts is None else self.verdicts.published
 
     @property
     def n_patients(self) -> int:
@@ -111,4 +123,12 @@ def open_chapter(data_dir: str | Path | None = None, compare_with_published: boo
     min_cell = min_cell_setting()
     install_small_count_masking(min_cell)
     compare = default if compare_with_published is None else bool(compare_with_published)
-    return Chapter(dataset=dataset, data_dir=folder, default_data=default, compare=compare, min_cell=min_cell)
+    verdicts = None
+    if compare:
+        from aice_helpers.paper.scorecard import (
+            verdicts_of,  # reason: a rerun never loads paper/
+        )
+
+        verdicts = verdicts_of(dataset)
+    return Chapter(dataset=dataset, data_dir=folder, default_data=default, compare=compare, min_cell=min_cell,
+                   verdicts=verdicts)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,7 @@ from aice_helpers.analyses.models import (  # noqa: F401  # noqa: F401
     paper_model_covariates,
 )
 from aice_helpers.pages import prognostic
-from aice_helpers.pages.tables import published_or_none
-from aice_helpers.paper import reproduce, scorecard
+from aice_helpers.pages.tables import NO, YES, published_or_none
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import (
     FIT_FAILED,
@@ -183,7 +183,6 @@ MODEL_NLR_DROPPED = "NLR left out"
 MODEL_SIZE_CONTINUOUS = "size per 5 cm"
 MODEL_STAGE_DROPPED = "stage left out"
 MODEL_EFRON = "Efron ties"
-YES, NO = "yes", "no"
 HR_CHANGE_WORTH_NOTING = 0.10  # a hazard ratio that moves by more than 10% (log scale) between two models
 SMALL_GROUP = 10  # patients: a group this small makes its hazard ratio fragile
 NOT_ESTIMABLE = "not estimable"
@@ -294,48 +293,39 @@ def _published_text(entry: Mapping | None, quantity: str) -> str:
     return f"{value:.{decimals}f} ({float(entry['lower']):.{decimals}f}–{float(entry['upper']):.{decimals}f})"
 
 
-def cox_table_with_published(result: CoxResult, endpoint: str, published: pd.DataFrame,
-                             contradicted: Collection[str] = ()) -> pd.DataFrame:
-    """Each β, HR (95% CI) and P of Table 3 or 4 beside the reproduced one, with the scorecard's status."""
+def cox_table_with_published(result: CoxResult, endpoint: str, verdicts: Any) -> pd.DataFrame:
+    """Each β, HR (95% CI) and P of Table 3 or 4 beside the reproduced one, with the published number's status."""
     table_id = ENDPOINT_TABLES[endpoint]
-    entries = scorecard.published_entries(published)
+    published = verdicts.published
     rows = result.table.set_index("label")
     out = []
     for key in paper_model_covariates(endpoint):
         row = rows.loc[PAPER_LABELS[key]]
-        reproduced = {
-            "β": (reproduce.Reproduced(row["beta"]), f"{row['beta']:.3f}"),
-            "HR (95% CI)": (reproduce.Reproduced(row["hr"], row["lower"], row["upper"]),
-                            f"{row['hr']:.2f} ({_ci_text(row['lower'], row['upper'])})"),
-            "P": (reproduce.Reproduced(row["p"]), survival.format_p_value(row["p"])),
-        }
+        reproduced = {"β": f"{row['beta']:.3f}", "HR (95% CI)": f"{row['hr']:.2f} ({_ci_text(row['lower'], row['upper'])})",
+                      "P": survival.format_p_value(row["p"])}
         for quantity, suffix in (("β", "beta"), ("HR (95% CI)", "hr"), ("P", "p")):
             entry_id = f"{table_id}.{key}.{suffix}"
-            entry = entries.get(entry_id)
-            value, text = reproduced[quantity]
-            status = (scorecard.entry_status(entry, value, contradicted=entry_id in contradicted)
-                      if entry is not None else scorecard.STATUS_NOT_COMPARED)
-            out.append({"characteristic": PAPER_LABELS[key], "quantity": quantity, "reproduced": text,
+            entry = published.loc[entry_id].to_dict() if entry_id in published.index else None
+            out.append({"characteristic": PAPER_LABELS[key], "quantity": quantity, "reproduced": reproduced[quantity],
                         "published": _published_text(entry, "β" if suffix == "beta" else "P" if suffix == "p" else ""),
-                        "status": status, "id": entry_id})
+                        "status": verdicts.status(entry_id), "id": entry_id})
     return pd.DataFrame(out).set_index(["characteristic", "quantity"])
 
 
-def comparison_note(comparison: pd.DataFrame, result: CoxResult, published: pd.DataFrame) -> str:
+def comparison_note(comparison: pd.DataFrame, result: CoxResult, verdicts: Any) -> str:
     """Which rows of a Table 3/4 comparison the paper contradicts, and which lie outside tolerance and why."""
     sentences = []
-    flagged = comparison[comparison["status"] == scorecard.STATUS_CONTRADICTED]
+    flagged = comparison[comparison["status"] == verdicts.CONTRADICTED]
     if len(flagged):
         items = [f"the {quantity} of *{characteristic}* (printed {row['published']})"
                  for (characteristic, quantity), row in flagged.iterrows()]
         sentences.append(f"Contradicted by the paper, because its other numbers rule them out: {_listed(items)}.")
-    outside = comparison[comparison["status"] == scorecard.STATUS_OUTSIDE]
+    outside = comparison[comparison["status"] == verdicts.OUTSIDE]
     hr = result.table.set_index("label")["hr"]
     estimate_ok, estimate_off, other = [], [], []
     for (characteristic, quantity), row in outside.iterrows():
-        printed = published_or_none(published, row["id"])
-        if quantity.startswith("HR") and printed and characteristic in hr.index:
-            close = abs(math.log(hr[characteristic] / printed)) <= math.log1p(scorecard.HR_RELATIVE_TOLERANCE)
+        if quantity.startswith("HR") and verdicts.value(row["id"]) and characteristic in hr.index:
+            close = verdicts.agrees(row["id"], float(hr[characteristic]))
             (estimate_ok if close else estimate_off).append(f"*{characteristic}*")
         else:
             other.append(f"the {quantity} of *{characteristic}*")
@@ -502,7 +492,7 @@ def small_group_note(cohort: pd.DataFrame, screens: Mapping[str, pd.DataFrame], 
 def paper_univariable_claims(published: pd.DataFrame) -> dict[str, set[str]]:
     """Per endpoint, the covariate keys the paper calls univariably significant (its claims and printed log-rank P)."""
     claims: dict[str, set[str]] = {endpoint: set() for endpoint in ENDPOINT_TABLES}
-    for entry_id, (factors, endpoints) in reproduce.UNIVARIABLE_CLAIMS.items():
+    for entry_id, (factors, endpoints) in study.UNIVARIABLE_CLAIMS.items():
         if entry_id in published.index:
             for endpoint in endpoints:
                 claims[endpoint].update(factors)
@@ -553,7 +543,7 @@ def paper_rule_check(published: pd.DataFrame) -> pd.DataFrame:
 def multivariable_claim_check(published: pd.DataFrame) -> pd.DataFrame:
     """Table 3's printed P per covariate beside the abstract's list of 'independent prognostic factors' for OS."""
     rows = []
-    for entry_id, (table, factors) in reproduce.MULTIVARIABLE_CLAIMS.items():
+    for entry_id, (table, factors) in study.MULTIVARIABLE_CLAIMS.items():
         if entry_id not in published.index:
             continue
         for key in paper_model_covariates("os" if table == "table3" else "pfs"):

@@ -10,8 +10,9 @@ landmark rates ±1 percentage point, P values on the same side of 0.05.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,19 +25,15 @@ from aice_helpers.analyses.survival import (  # noqa: F401
     overall_curve,
     subgroup_tables,
 )
+from aice_helpers.contract import MISSING_MARK
 from aice_helpers.pages.tables import (
     COUNT_ROWS_ATTR,
+    ID_COLUMN,
+    IDS_ATTR,
+    NO,
     PERCENT_ROWS_ATTR,
+    YES,
     published_or_none,
-)
-from aice_helpers.paper.scorecard import (
-    STATUS_CONTRADICTED,
-    STATUS_EXACT,
-    STATUS_NOT_COMPARED,
-    STATUS_OUTSIDE,
-    STATUS_WITHIN,
-    comparison_status,
-    rounds_to,
 )
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import DEFAULT_ALPHA
@@ -86,7 +83,6 @@ __all__ = [
     "landmark_label",
     "median_with_interval",
     "hr_with_interval",
-    "p_value_status",
     "followup_table",
     "followup_note",
     "survival_summary_with_published",
@@ -210,36 +206,26 @@ def _published_decimals(published: pd.DataFrame, entry_id: str, default: int = P
     return int(published.at[entry_id, "decimals"])
 
 
-def p_value_status(published: float | None, operator: str | None, reproduced: float | None,
-                   decimals: int = P_DECIMALS, threshold: float = SIGNIFICANCE_LEVEL,
-                   contradicted: bool = False) -> str:
-    """Status of a P value: exact to the printed digits (or below a printed bound), within tolerance
-    on the same side of ``threshold``, else outside."""
-    if contradicted:
-        return STATUS_CONTRADICTED
-    if published is None or reproduced is None or pd.isna(published) or pd.isna(reproduced):
-        return STATUS_NOT_COMPARED
-    published, reproduced = float(published), float(reproduced)
-    if (reproduced < published) if operator == "<" else rounds_to(published, reproduced, decimals):
-        return STATUS_EXACT
-    published_significant = published <= threshold if operator == "<" else published < threshold
-    return STATUS_WITHIN if (reproduced < threshold) == published_significant else STATUS_OUTSIDE
-
-
 def _rounded(value: float | None, decimals: int = PRINTED_DECIMALS) -> float:
     """A number rounded as the paper prints it; NaN when missing."""
     return math.nan if value is None or pd.isna(value) else round(float(value), decimals)
 
 
-def _comparison_row(label: dict, statistic: str, reproduced: float | None, published: pd.DataFrame,
-                    entry_id: str, field: str, tolerance: float, contradicted: Collection[str]) -> dict:
-    """One row of a long comparison table for a median, a limit or a rate: numbers rounded as printed."""
-    value = published_or_none(published, entry_id, field)
-    decimals = _published_decimals(published, entry_id)
-    status = comparison_status(value, reproduced, decimals=decimals, tolerance=tolerance,
-                               contradicted=field == "value" and entry_id in contradicted)
+def _comparison_row(label: dict, statistic: str, reproduced: float | None, verdicts: Any, entry_id: str,
+                    field: str) -> dict:
+    """One row of a long comparison table (a median, a limit or a rate): numbers rounded as printed, and the
+    published number's one status (the same on its estimate and limit rows)."""
+    decimals = _published_decimals(verdicts.published, entry_id)
     return label | {"statistic": statistic, "reproduced": _rounded(reproduced, decimals),
-                    "published": _rounded(value, decimals), "status": status}
+                    "published": _rounded(verdicts.value(entry_id, field), decimals),
+                    "status": verdicts.status(entry_id), ID_COLUMN: entry_id}
+
+
+def _with_ids(table: pd.DataFrame) -> pd.DataFrame:
+    """Move the rows' published ids from their column into ``attrs`` (shown to tests, not to readers)."""
+    ids = table.pop(ID_COLUMN).tolist() if ID_COLUMN in table else []
+    table.attrs[IDS_ATTR] = ids
+    return table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,8 +243,12 @@ def _count_text(value: float | int | None) -> str:
     return f"{int(value)}"
 
 
-def followup_table(cohort: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
-    """Median follow-up by three definitions, each beside the paper's 23.5 months (range 1.0–112.5)."""
+def followup_table(cohort: pd.DataFrame, verdicts: Any = None) -> pd.DataFrame:
+    """Median follow-up by three definitions, each beside the paper's 23.5 months (range 1.0–112.5).
+
+    Only the definition the printed range fits is the book's reading of the paper, so only its rows carry
+    the published number's status; every row says whether its value would agree with the printed one.
+    """
     time, event = endpoint_data(cohort, "os")
     follow = survival.median_followup(time, event)
     definitions = [
@@ -269,32 +259,34 @@ def followup_table(cohort: pd.DataFrame, published: pd.DataFrame) -> pd.DataFram
          [("median", follow.median_censored), ("minimum", follow.range_censored[0]),
           ("maximum", follow.range_censored[1])]),
     ]
-    published_fields = {"median": ("value", MEDIAN_TOLERANCE), "minimum": ("lower", LIMIT_TOLERANCE),
-                        "maximum": ("upper", LIMIT_TOLERANCE)}
+    fields = {"median": "value", "minimum": "lower", "maximum": "upper"}
     rows = []
-    for definition, kind, statistics in definitions:
+    for definition, _, statistics in definitions:
         for statistic, value in statistics:
-            field, tolerance = published_fields.get(statistic, (None, 0.0))
-            printed = published_or_none(published, FOLLOWUP_ID, field) if field else None
-            rows.append({"definition": definition, "statistic": statistic, "reproduced": _rounded(value),
-                         "published": _rounded(printed),
-                         "status": comparison_status(printed, value, decimals=PRINTED_DECIMALS, tolerance=tolerance)})
-    return pd.DataFrame(rows)
+            row = {"definition": definition, "statistic": statistic, "reproduced": _rounded(value)}
+            if verdicts is not None:
+                row |= {"published": _rounded(verdicts.value(FOLLOWUP_ID, fields[statistic])),
+                        "agrees with the printed number": YES if verdicts.agrees(FOLLOWUP_ID, value, fields[statistic])
+                        else NO,
+                        "status": verdicts.status(FOLLOWUP_ID) if definition == PAPER_FOLLOWUP_DEFINITION
+                        else MISSING_MARK,
+                        ID_COLUMN: FOLLOWUP_ID if definition == PAPER_FOLLOWUP_DEFINITION else None}
+            rows.append(row)
+    return _with_ids(pd.DataFrame(rows))
 
 
 def followup_note(table: pd.DataFrame) -> str:
     """Which definitions of follow-up reproduce the paper's median and range (from :func:`followup_table`)."""
-    matched = {STATUS_EXACT, STATUS_WITHIN}
     lines = []
+    column = "agrees with the printed number"
     for definition, part in table.groupby("definition", sort=False):
-        compared = part[part["status"] != STATUS_NOT_COMPARED]
-        median_ok = (part.loc[part["statistic"] == "median", "status"].isin(matched)).all()
-        all_ok = compared["status"].isin(matched).all()
+        median_ok = (part.loc[part["statistic"] == "median", column] == YES).all()
+        all_ok = (part[column] == YES).all()
         median = _printed(part.loc[part["statistic"] == "median", "reproduced"].iloc[0])
-        if all_ok and len(compared) == 3:
+        if all_ok and len(part) == 3:
             verdict = "matches the printed median and range"
         elif median_ok:
-            verdict = "matches the printed median (it has no range)" if len(compared) == 1 \
+            verdict = "matches the printed median (it has no range)" if len(part) == 1 \
                 else "matches the printed median but not the range"
         else:
             verdict = "does not match the printed median"
@@ -306,22 +298,18 @@ def followup_note(table: pd.DataFrame) -> str:
 # Medians and landmark rates of the whole cohort
 
 
-def survival_summary_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                                    contradicted: Collection[str] = ()) -> pd.DataFrame:
+def survival_summary_with_published(cohort: pd.DataFrame, verdicts: Any) -> pd.DataFrame:
     """Median PFS and OS with SPSS's symmetric interval, each number beside the paper's, with status."""
     rows = []
     for key, spec in ENDPOINTS.items():
         median = survival.median_spss(*endpoint_data(cohort, key))
         entry_id = f"results.survival.{key}.median"
         label = {"endpoint": spec.short}
-        for statistic, field, value, tolerance in (
-            ("median (months)", "value", median.estimate, MEDIAN_TOLERANCE),
-            ("95% CI lower", "lower", median.lower, LIMIT_TOLERANCE),
-            ("95% CI upper", "upper", median.upper, LIMIT_TOLERANCE),
-        ):
-            rows.append(_comparison_row(label, statistic, value, published, entry_id, field, tolerance,
-                                        contradicted))
-    return pd.DataFrame(rows)
+        for statistic, field, value in (("median (months)", "value", median.estimate),
+                                        ("95% CI lower", "lower", median.lower),
+                                        ("95% CI upper", "upper", median.upper)):
+            rows.append(_comparison_row(label, statistic, value, verdicts, entry_id, field))
+    return _with_ids(pd.DataFrame(rows))
 
 
 
@@ -330,8 +318,7 @@ def survival_summary_with_published(cohort: pd.DataFrame, published: pd.DataFram
 
 
 
-def landmark_table_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                                  contradicted: Collection[str] = (), alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+def landmark_table_with_published(cohort: pd.DataFrame, verdicts: Any, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
     """The landmark rates and log-log limits (percent), each beside the paper's, with status."""
     rows = []
     for key, spec in ENDPOINTS.items():
@@ -340,14 +327,11 @@ def landmark_table_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
             year = int(row["landmark"] // 12)
             entry_id = f"results.survival.{key}.year{year}.rate"
             label = {"endpoint": spec.short, "landmark": landmark_label(row["landmark"])}
-            for statistic, field, value, tolerance in (
-                ("rate (%)", "value", 100.0 * row["survival"], RATE_TOLERANCE),
-                ("95% CI lower (%)", "lower", 100.0 * row["lower"], LIMIT_TOLERANCE),
-                ("95% CI upper (%)", "upper", 100.0 * row["upper"], LIMIT_TOLERANCE),
-            ):
-                rows.append(_comparison_row(label, statistic, value, published, entry_id, field, tolerance,
-                                            contradicted))
-    return pd.DataFrame(rows)
+            for statistic, field, value in (("rate (%)", "value", 100.0 * row["survival"]),
+                                            ("95% CI lower (%)", "lower", 100.0 * row["lower"]),
+                                            ("95% CI upper (%)", "upper", 100.0 * row["upper"])):
+                rows.append(_comparison_row(label, statistic, value, verdicts, entry_id, field))
+    return _with_ids(pd.DataFrame(rows))
 
 
 @dataclass(frozen=True)
@@ -371,6 +355,10 @@ def read_landmark_interval(published: pd.DataFrame, entry_id: str, n_patients: i
                            alpha: float = DEFAULT_ALPHA) -> IntervalReading:
     """Read a printed landmark rate's log-log interval backwards: its centre, the n its width implies,
     the nearest count k/n and that count's interval without censoring, and the printed rate's interval."""
+    from aice_helpers.paper.compare import (
+        rounds_to,  # reason: only with the paper; a rerun never loads paper/
+    )
+
     printed = published_or_none(published, entry_id) / 100.0
     lower = published_or_none(published, entry_id, "lower") / 100.0
     upper = published_or_none(published, entry_id, "upper") / 100.0
@@ -545,50 +533,46 @@ def _published_median_id(published: pd.DataFrame, factor: Factor, endpoint: str,
     return None
 
 
-def subgroup_medians_with_published(tables: Mapping[str, pd.DataFrame], published: pd.DataFrame,
-                                    contradicted: Collection[str] = ()) -> pd.DataFrame:
+def subgroup_medians_with_published(tables: Mapping[str, pd.DataFrame], verdicts: Any) -> pd.DataFrame:
     """Every subgroup median and interval limit the paper prints, beside the reproduced one, with status."""
     rows = []
     for endpoint, table in tables.items():
         for factor in (f for f in FACTORS if f.published_levels):
             part = table[table["factor"] == factor.key].set_index("level")
             for level in factor.published_levels:
-                entry_id = _published_median_id(published, factor, endpoint, level)
+                entry_id = _published_median_id(verdicts.published, factor, endpoint, level)
                 if entry_id is None:
                     continue
                 row = part.loc[level] if level in part.index else None
                 label = {"endpoint": ENDPOINTS[endpoint].short, "factor": factor.label, "group": level}
-                for statistic, column, field_name, tolerance in (
-                    ("median (months)", "median", "value", MEDIAN_TOLERANCE),
-                    ("95% CI lower", "median_lower", "lower", LIMIT_TOLERANCE),
-                    ("95% CI upper", "median_upper", "upper", LIMIT_TOLERANCE),
-                ):
+                for statistic, column, field_name in (("median (months)", "median", "value"),
+                                                      ("95% CI lower", "median_lower", "lower"),
+                                                      ("95% CI upper", "median_upper", "upper")):
                     value = None if row is None else row[column]
-                    rows.append(_comparison_row(label, statistic, value, published, entry_id, field_name, tolerance,
-                                                contradicted))
-    return pd.DataFrame(rows, columns=["endpoint", "factor", "group", "statistic", "reproduced", "published",
-                                       "status"])
+                    rows.append(_comparison_row(label, statistic, value, verdicts, entry_id, field_name))
+    return _with_ids(pd.DataFrame(rows, columns=["endpoint", "factor", "group", "statistic", "reproduced", "published",
+                                                 "status", ID_COLUMN]))
 
 
-def subgroup_p_with_published(tables: Mapping[str, pd.DataFrame], published: pd.DataFrame,
-                              contradicted: Collection[str] = ()) -> pd.DataFrame:
+def subgroup_p_with_published(tables: Mapping[str, pd.DataFrame], verdicts: Any) -> pd.DataFrame:
     """Every subgroup log-rank P the paper prints, beside the reproduced one (as journals print P), with status."""
     rows = []
     for endpoint, table in tables.items():
         for factor in FACTORS:
             p_id = f"results.subgroup.{factor.key}.{endpoint}.p"
             part = table[table["factor"] == factor.key]
-            if p_id not in published.index or part.empty:
+            if p_id not in verdicts or part.empty:
                 continue
             reproduced = float(part["logrank_p"].iloc[0])
-            operator = _published_operator(published, p_id)
-            value = published_or_none(published, p_id)
+            operator = _published_operator(verdicts.published, p_id)
+            value = verdicts.value(p_id)
             rows.append({"endpoint": ENDPOINTS[endpoint].short, "factor": factor.label,
                          "n": int(part["n"].sum()), "events": int(part["events"].sum()),
                          "log-rank P": survival.format_p_value(reproduced),
                          "published": _printed_p(value, operator),
-                         "status": p_value_status(value, operator, reproduced, contradicted=p_id in contradicted)})
-    return pd.DataFrame(rows, columns=["endpoint", "factor", "n", "events", "log-rank P", "published", "status"])
+                         "status": verdicts.status(p_id), ID_COLUMN: p_id})
+    return _with_ids(pd.DataFrame(rows, columns=["endpoint", "factor", "n", "events", "log-rank P", "published",
+                                                 "status", ID_COLUMN]))
 
 
 def univariable_significance(tables: Mapping[str, pd.DataFrame], threshold: float = SIGNIFICANCE_LEVEL,

@@ -16,7 +16,8 @@ Choices:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,7 @@ from aice_helpers.analyses.response import (  # noqa: F401
     response_counts,
 )
 from aice_helpers.contract import RESPONSES
-from aice_helpers.pages.tables import comparison_with_published, published_or_none
-from aice_helpers.paper.scorecard import STATUS_NOT_COMPARED, comparison_status
+from aice_helpers.pages.tables import IDS_ATTR, comparison_with_published
 from aice_helpers.stats.proportions import (  # noqa: F401
     MAX_EXACT_TABLES,
     MIN_EXPECTED_COUNT,
@@ -218,15 +218,14 @@ def rate_id(rate: str) -> str:
     return f"results.response.{rate.lower()}"
 
 
-def response_counts_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                                   contradicted: Collection[str] = ()) -> pd.DataFrame:
+def response_counts_with_published(cohort: pd.DataFrame, verdicts: Any = None) -> pd.DataFrame:
     """Return CR, PR, SD, PD counts and percent of all patients, with the paper's beside and a status."""
     counts = response_counts(cohort)
     table = pd.DataFrame({"response": [RESPONSE_LABELS[r] for r in counts.index],
                           "n": counts["n"].to_numpy(),
                           "percent": counts["percent"].round(RATE_DECIMALS).to_numpy()})
     ids = [response_id(r) for r in counts.index]
-    return comparison_with_published(table, ids, published, len(cohort), contradicted).set_index("response")
+    return comparison_with_published(table, ids, verdicts).set_index("response")
 
 
 def rate_intervals(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> dict[tuple[str, str], Proportion]:
@@ -235,8 +234,7 @@ def rate_intervals(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> dict[t
             for rate, function in RATE_FUNCTIONS.items() for method in CI_METHOD_LABELS}
 
 
-def rates_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                         contradicted: Collection[str] = ()) -> pd.DataFrame:
+def rates_with_published(cohort: pd.DataFrame, verdicts: Any) -> pd.DataFrame:
     """Return ORR and DCR (estimate and limits, %) by interval method beside the paper's, indexed by
     (rate, interval, statistic).
 
@@ -244,22 +242,23 @@ def rates_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
     INTERVAL_LIMIT_TOLERANCE_PCT. Rows of a method other than the one the paper used (its
     ``ci_method``) show the printed number for reference, with status 'not compared'.
     """
-    rows = []
+    rows, ids = [], []
     for (rate, method), result in rate_intervals(cohort).items():
         entry_id = rate_id(rate)
+        published = verdicts.published
         paper_method = published.at[entry_id, "ci_method"] if entry_id in published.index else None
         values = (result.estimate, result.lower, result.upper)
         for statistic, field, value in zip(STATISTICS, ("value", "lower", "upper"), values, strict=True):
-            printed = published_or_none(published, entry_id, field)
+            printed = verdicts.value(entry_id, field)
             reproduced = 100 * value
-            tolerance = 0.0 if statistic == "estimate" else INTERVAL_LIMIT_TOLERANCE_PCT
-            status = (comparison_status(printed, reproduced, RATE_DECIMALS, tolerance,
-                                        contradicted=entry_id in contradicted)
-                      if method == paper_method else STATUS_NOT_COMPARED)
+            status = verdicts.status(entry_id) if method == paper_method else verdicts.NOT_COMPARED
             rows.append({"rate": rate, "interval": CI_METHOD_LABELS[method], "statistic": statistic,
                          "reproduced %": round(reproduced, REPRODUCED_DECIMALS),
                          "published": printed, "status": status})
-    return pd.DataFrame(rows).set_index(["rate", "interval", "statistic"])
+            ids.append(entry_id if method == paper_method else None)
+    table = pd.DataFrame(rows).set_index(["rate", "interval", "statistic"])
+    table.attrs[IDS_ATTR] = ids
+    return table
 
 
 def rates_table(cohort: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:

@@ -14,7 +14,7 @@ Choices:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from typing import Any
 
 import pandas as pd
 
@@ -51,14 +51,15 @@ from aice_helpers.analyses.safety import (  # noqa: F401
 )
 from aice_helpers.contract import (
     ADVERSE_EVENTS_FILE,
+    MISSING_MARK,
     PROCEDURES_FILE,
     SIR_GRADES,
 )
-from aice_helpers.pages.tables import comparison_with_published, published_or_none
-from aice_helpers.paper.scorecard import (
-    STATUS_NOT_COMPARED,
-    comparison_status,
-    rounds_to,
+from aice_helpers.pages.tables import (
+    IDS_ATTR,
+    PERCENT_STATUS,
+    comparison_with_published,
+    published_or_none,
 )
 
 __all__ = [
@@ -157,6 +158,7 @@ SIR_GRADE_DESCRIPTIONS: dict[str, str] = dict(zip(SIR_GRADES, (
 
 # ----------------------------------------------------------------------------- the chapter's tables
 
+SHARE_ID = "safety.grade_ab.pct"  # the '~85% of sessions' with only grade A or B events
 APPROXIMATE_PERCENT_TOLERANCE = 2.5  # a "~85%" is read as a value rounded to the nearest 5 percent
 PERCENT_DECIMALS = 1
 FIT_PATIENTS, FIT_SESSIONS, FIT_BOTH, FIT_NEITHER = "patients", "sessions", "both", "neither"
@@ -205,37 +207,36 @@ def table5_id(event: str, column: str) -> str:
 
 
 
-def table5_with_published(adverse_events: pd.DataFrame, n_patients: int, published: pd.DataFrame,
-                          contradicted: Collection[str] = ()) -> pd.DataFrame:
-    """Return Table 5 per patient, one row per event and grade, with the paper's cell beside it.
-
-    Counts must agree exactly; a printed percentage that is not its own count over the number of
-    patients gets the status 'contradicted by the paper' (see tables.row_status).
-    """
+def table5_with_published(adverse_events: pd.DataFrame, n_patients: int, verdicts: Any = None) -> pd.DataFrame:
+    """Return Table 5 per patient, one row per event and grade, with the paper's cell and its one status beside."""
     counts = grade_counts(worst_grade_per_patient(adverse_events))
     rows = [(EVENT_DISPLAY_NAMES[event], column, int(counts.at[event, column]),
              round(100 * counts.at[event, column] / n_patients, PERCENT_DECIMALS), table5_id(event, column))
             for event in counts.index for column in counts.columns]
     table = pd.DataFrame(rows, columns=["TRAE", "grade", "n", "percent", "id"])
-    compared = comparison_with_published(table.drop(columns="id"), table["id"].tolist(), published,
-                                         n_patients, contradicted)
+    compared = comparison_with_published(table.drop(columns="id"), table["id"].tolist(), verdicts)
     return compared.set_index(["TRAE", "grade"])
 
 
-def denominators_with_published(n_patients: int, n_procedures: int | None,
-                                published: pd.DataFrame) -> pd.DataFrame:
+def denominators_with_published(n_patients: int, n_procedures: int | None, verdicts: Any = None) -> pd.DataFrame:
     """Return the number of patients and of AICE sessions beside the paper's (216 sessions)."""
-    rows = [("patients", n_patients, published_or_none(published, "safety.n_patients")),
-            ("AICE sessions", n_procedures, published_or_none(published, "safety.procedures"))]
-    table = pd.DataFrame(rows, columns=["denominator", "reproduced", "published"])
-    table["reproduced"] = table["reproduced"].astype("Int64")
-    table["published"] = table["published"].astype("Int64")
-    table["status"] = [comparison_status(p, r) for r, p in zip(table["reproduced"], table["published"])]
-    return table.set_index("denominator")
+    ids = ("safety.n_patients", "safety.procedures")
+    table = pd.DataFrame({"denominator": ["patients", "AICE sessions"],
+                          "reproduced": pd.array([n_patients, n_procedures], dtype="Int64")})
+    if verdicts is not None:
+        table["published"] = pd.array([verdicts.value(i) for i in ids], dtype="Int64")
+        table["status"] = [verdicts.status(i) for i in ids]
+    table = table.set_index("denominator")
+    table.attrs[IDS_ATTR] = list(ids)
+    return table
 
 
 def _fit(printed: float, count: float, n_patients: int, n_procedures: int) -> str:
     """Return which denominator makes count/denominator round to the printed percentage."""
+    from aice_helpers.paper.compare import (
+        rounds_to,  # reason: only with the paper; a rerun never loads paper/
+    )
+
     of_patients = rounds_to(printed, 100 * count / n_patients, PERCENT_DECIMALS)
     of_sessions = rounds_to(printed, 100 * count / n_procedures, PERCENT_DECIMALS)
     return {(True, True): FIT_BOTH, (True, False): FIT_PATIENTS,
@@ -281,6 +282,10 @@ def percent_denominator_fits(published: pd.DataFrame) -> pd.DataFrame:
 
 def _implied_counts(printed: float, denominator: int) -> int | None:
     """Return the whole count whose share of ``denominator`` rounds to ``printed``, if there is one."""
+    from aice_helpers.paper.compare import (
+        rounds_to,  # reason: only with the paper; a rerun never loads paper/
+    )
+
     count = round(printed * denominator / 100)
     return count if rounds_to(printed, 100 * count / denominator, PERCENT_DECIMALS) else None
 
@@ -311,7 +316,7 @@ def denominator_fit_note(fits: pd.DataFrame) -> str:
 
 
 def grade_summary_with_published(adverse_events: pd.DataFrame, n_patients: int, n_procedures: int,
-                                 published: pd.DataFrame, contradicted: Collection[str] = ()) -> pd.DataFrame:
+                                 verdicts: Any = None) -> pd.DataFrame:
     """Return the text's grade summary (C, D, E, F patients; ~85% A/B) beside the reproduced values.
 
     Patient counts and their percentages are compared as in Table 5. The "~85% of sessions" has
@@ -326,7 +331,7 @@ def grade_summary_with_published(adverse_events: pd.DataFrame, n_patients: int, 
     table = pd.DataFrame(rows, columns=["quantity", "n"])
     table["percent"] = (100 * table["n"] / n_patients).round(PERCENT_DECIMALS)
     ids = [f"safety.grade_{grade.lower()}" for grade in (GRADE_C, GRADE_D, *SEVERE_GRADES)]
-    patients = comparison_with_published(table, ids, published, n_patients, contradicted)
+    patients = comparison_with_published(table, ids, verdicts)
 
     minor_sessions = units_with_grades(sessions, session_keys, MINOR_GRADES, only=True)
     serious_sessions = units_with_grades(sessions, session_keys, SIR_GRADES[2:])
@@ -339,16 +344,18 @@ def grade_summary_with_published(adverse_events: pd.DataFrame, n_patients: int, 
         ("all sessions: no event above grade B", n_procedures - serious_sessions,
          _percent(n_procedures - serious_sessions, n_procedures)),
     ]
-    printed = published_or_none(published, "safety.grade_ab.pct")
     shares = pd.DataFrame(readings, columns=["quantity", "n", "percent"])
     shares["percent"] = shares["percent"].round(PERCENT_DECIMALS)
-    shares["published n"] = pd.array([None] * len(shares), dtype="Int64")
-    shares["published %"] = pd.array([printed] * len(shares), dtype="Float64")
-    shares["status"] = [comparison_status(printed, shares.at[0, "percent"], decimals=0,
-                                          tolerance=APPROXIMATE_PERCENT_TOLERANCE,
-                                          contradicted="safety.grade_ab.pct" in contradicted)] + \
-        [STATUS_NOT_COMPARED] * (len(shares) - 1)
-    return pd.concat([patients, shares], ignore_index=True).set_index("quantity")
+    if verdicts is not None:
+        # The first reading is the one the scorecard compares; the others are shown for reference.
+        shares["published n"] = pd.array([None] * len(shares), dtype="Int64")
+        shares["published %"] = pd.array([verdicts.value(SHARE_ID)] * len(shares), dtype="Float64")
+        shares["status"] = [MISSING_MARK] * len(shares)
+        shares[PERCENT_STATUS] = [verdicts.status(SHARE_ID)] + [MISSING_MARK] * (len(shares) - 1)
+    result = pd.concat([patients, shares], ignore_index=True).set_index("quantity")
+    result.attrs = dict(patients.attrs)
+    result.attrs[IDS_ATTR] = list(patients.attrs[IDS_ATTR]) + [SHARE_ID.removesuffix(".pct")] + [None] * (len(shares) - 1)
+    return result
 
 
 def data_summary(n_patients: int, procedures: pd.DataFrame | None, adverse_events: pd.DataFrame | None) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -18,15 +19,12 @@ from aice_helpers.analyses.counts import (  # noqa: F401
     value_counts_table,
 )
 from aice_helpers.contract import MISSING_MARK
-from aice_helpers.paper.scorecard import (
-    STATUS_CONTRADICTED,
-    STATUS_EXACT,
-    comparison_status,
-    rounds_to,
-)
 from aice_helpers.study import SUBSEQUENT_LABELS, TABLE1_CHARACTERISTICS
 
 __all__ = [
+    "ID_COLUMN",
+    "YES",
+    "NO",
     "PERCENT_STATUS",
     "IDS_ATTR",
     "PERCENT_DECIMALS",
@@ -69,7 +67,9 @@ __all__ = [
     "install_small_count_masking",
 ]
 
-IDS_ATTR = "published_ids"
+IDS_ATTR = "published_ids"  # attrs key: the published id of each row (None where none)
+ID_COLUMN = "id"
+YES, NO = "yes", "no"  # how a table answers a yes-or-no column
 PUBLISHED_PERCENT_TOLERANCE = 0.1  # printed percentages are rounded to one decimal
 
 
@@ -81,60 +81,29 @@ PUBLISHED_PERCENT_TOLERANCE = 0.1  # printed percentages are rounded to one deci
 
 
 
-def with_published(table: pd.DataFrame, published_n: Callable[[pd.Series], float | None],
-                   published_percent: Callable[[pd.Series], float | None], denominator: int) -> pd.DataFrame:
-    """Return the table with published n and percent beside the reproduced ones, and a status per row."""
-    result = table.copy()
-    result["published n"] = [published_n(row) for _, row in table.iterrows()]
-    result["published %"] = [published_percent(row) for _, row in table.iterrows()]
-    result["status"] = [
-        row_status(row["n"], row["published n"], row["percent"], row["published %"], denominator)
-        for _, row in result.iterrows()
-    ]
-    return result
-
-
-def row_status(n: int, published_n: float | None, percent: float, published_percent: float | None,
-               denominator: int) -> str:
-    """Return a row's status by the rules of paper.compare: the count exact, the percent to its printed
-    decimal or within its tolerance. A printed percent that is not its own count over the denominator is an
-    inconsistency of the paper (the audit and contradiction_notes say so), not a contradiction."""
-    count_status = comparison_status(published_n, n, decimals=0)
-    if count_status != STATUS_EXACT or published_percent is None or pd.isna(published_percent):
-        return count_status
-    return comparison_status(published_percent, percent, decimals=PERCENT_DECIMALS,
-                             tolerance=PUBLISHED_PERCENT_TOLERANCE)
-
-
-def published_or_none(published: pd.DataFrame, entry_id: str, field: str = "value") -> float | None:
-    """Return a published number by id (None when the paper does not print it)."""
-    if entry_id not in published.index:
+def published_or_none(published: pd.DataFrame | None, entry_id: str, field: str = "value") -> float | None:
+    """Return a published number by id (None when the paper does not print it, or no paper is loaded)."""
+    if published is None or entry_id not in published.index:
         return None
     value = published.at[entry_id, field]
     return None if pd.isna(value) else float(value)
 
 
-def comparison_with_published(table: pd.DataFrame, ids: Sequence[str], published: pd.DataFrame,
-                              denominator: int, contradicted: Collection[str] = ()) -> pd.DataFrame:
-    """Return a counts table with the published count and percent (ids and ids + '.pct') beside it.
+def comparison_with_published(table: pd.DataFrame, ids: Sequence[str], verdicts: Any = None) -> pd.DataFrame:
+    """Return a counts table with the published count and percent (ids and ids + '.pct') beside it, each
+    with the status the one comparison of the book gave it (``paper.compare.Verdicts``).
 
-    Rows whose id is in ``contradicted`` (numbers the paper itself makes impossible, found by the
-    audit) get that status whatever the data say.
+    Without verdicts (a cohort other than the book's) the table comes back as it is.
     """
     result = table.copy()
-    result["published n"] = pd.array([published_or_none(published, i) for i in ids], dtype="Int64")
-    result["published %"] = pd.array([published_or_none(published, f"{i}.pct") for i in ids], dtype="Float64")
-    result["status"] = [STATUS_CONTRADICTED if i in contradicted else comparison_status(row["published n"], row["n"])
-                        for i, (_, row) in zip(ids, result.iterrows())]
-    # The percentage is a published number of its own (id + '.pct'), so it has its own status.
-    result[PERCENT_STATUS] = [
-        STATUS_CONTRADICTED if f"{i}.pct" in contradicted else
-        (comparison_status(row["published %"], row["percent"], decimals=PERCENT_DECIMALS,
-                           tolerance=PUBLISHED_PERCENT_TOLERANCE)
-         if not pd.isna(row["published %"]) else MISSING_MARK)
-        for i, (_, row) in zip(ids, result.iterrows())
-    ]
     result.attrs[IDS_ATTR] = list(ids)  # the published id of each row (its percent is id + '.pct')
+    if verdicts is None:
+        return result
+    result["published n"] = pd.array([verdicts.value(i) for i in ids], dtype="Int64")
+    result["published %"] = pd.array([verdicts.value(f"{i}.pct") for i in ids], dtype="Float64")
+    result["status"] = [verdicts.status(i) if i in verdicts else MISSING_MARK for i in ids]
+    # The percentage is a published number of its own (id + '.pct'), so it has its own status.
+    result[PERCENT_STATUS] = [verdicts.status(f"{i}.pct") if f"{i}.pct" in verdicts else MISSING_MARK for i in ids]
     return result
 
 
@@ -143,12 +112,11 @@ def table1_ids() -> list[str]:
     return [f"table1.{c.key}.{level}" for c in TABLE1_CHARACTERISTICS for level in c.level_ids]
 
 
-def table1_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                          contradicted: Collection[str] = ()) -> pd.DataFrame:
+def table1_with_published(cohort: pd.DataFrame, verdicts: Any = None) -> pd.DataFrame:
     """Return Table 1 recomputed, with the published count and percent and a status per row."""
     table = baseline_table(cohort)
     ids = [f"table1.{key}.{level_id}" for key, level_id in zip(table["key"], _level_ids(table))]
-    return comparison_with_published(table, ids, published, len(cohort), contradicted).drop(columns="key")
+    return comparison_with_published(table, ids, verdicts).drop(columns="key")
 
 
 def _level_ids(table: pd.DataFrame) -> list[str]:
@@ -164,33 +132,33 @@ def _level_ids(table: pd.DataFrame) -> list[str]:
 
 
 
-def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                             contradicted: Collection[str] = ()) -> pd.DataFrame:
+def histology_with_published(cohort: pd.DataFrame, verdicts: Any = None) -> pd.DataFrame:
     """Return Table 2 in the paper's order with published counts beside, plus a total row.
 
     When the published subtype counts do not add up to the number of patients, no data can match
     them all: the total, and the subtypes listed in ``contradicted``, are marked as such.
     """
-    published_rows = published[published.index.str.match(r"^table2\.histology\.[a-z_]+$")]
-    order = list(published_rows["row"]) if "row" in published_rows else None
+    published = None if verdicts is None else verdicts.published
+    order = None
+    if published is not None:
+        published_rows = published[published.index.str.match(r"^table2\.histology\.[a-z_]+$")]
+        order = list(published_rows["row"]) if "row" in published_rows else None
     table = histology_table(cohort, order)
     ids = [f"table2.histology.{slug(level)}" for level in table["level"]]
-    compared = comparison_with_published(table, ids, published, len(cohort), contradicted)
-    published_total = float(compared["published n"].sum())
-    total_status = (STATUS_CONTRADICTED if published_total != len(cohort)
-                    else comparison_status(published_total, int(compared["n"].sum())))
-    total = pd.DataFrame({"level": ["Total"], "n": [int(compared["n"].sum())],
-                          "percent": [round(float(compared["percent"].sum()), PERCENT_DECIMALS)],
-                          "published n": pd.array([published_total], dtype="Int64"),
-                          "published %": pd.array([None], dtype="Float64"),
-                          "status": [total_status], PERCENT_STATUS: [MISSING_MARK]})
-    result = pd.concat([compared, total], ignore_index=True)
+    compared = comparison_with_published(table, ids, verdicts)
+    total = {"level": ["Total"], "n": [int(compared["n"].sum())],
+             "percent": [round(float(compared["percent"].sum()), PERCENT_DECIMALS)]}
+    if verdicts is not None:
+        # The sum of the printed counts is no published number: it has no status, a note explains it.
+        total |= {"published n": pd.array([int(compared["published n"].sum())], dtype="Int64"),
+                  "published %": pd.array([None], dtype="Float64"), "status": [MISSING_MARK],
+                  PERCENT_STATUS: [MISSING_MARK]}
+    result = pd.concat([compared, pd.DataFrame(total)], ignore_index=True)
     result.attrs = dict(compared.attrs)  # the total row has no published id of its own
     return result
 
 
-def therapy_after_aice_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                                      contradicted: Collection[str] = ()) -> pd.DataFrame:
+def therapy_after_aice_with_published(cohort: pd.DataFrame, verdicts: Any = None) -> pd.DataFrame:
     """Return therapy after AICE (any, each kind, none, unknown) with the paper's counts beside."""
 
     kinds = cohort["subsequent_therapy"].astype(str)
@@ -200,51 +168,50 @@ def therapy_after_aice_with_published(cohort: pd.DataFrame, published: pd.DataFr
     table = pd.DataFrame(rows, columns=["id", "level", "n"])
     table["percent"] = (100.0 * table["n"] / len(cohort)).round(PERCENT_DECIMALS)
     ids = [f"results.subsequent_therapy.{key}" for key in table.pop("id")]
-    return comparison_with_published(table, ids, published, len(cohort), contradicted)
+    return comparison_with_published(table, ids, verdicts)
 
 
 
 
-def continuous_with_published(cohort: pd.DataFrame, published: pd.DataFrame,
-                              contradicted: Collection[str] = ()) -> pd.DataFrame:
-    """Return median (range) of age and tumour diameter beside the published ones, with status."""
-    specs = [("Age (years)", "age_years", "results.baseline.age_years.median", 0),
-             ("Maximum diameter (cm)", "max_diameter_cm", "table1.max_diameter_cm.median", 1)]
+def continuous_with_published(cohort: pd.DataFrame, verdicts: Any = None) -> pd.DataFrame:
+    """Return median (range) of age and tumour diameter, with the published ones and their one status beside."""
+    specs = [("Age (years)", "age_years", "results.baseline.age_years.median"),
+             ("Maximum diameter (cm)", "max_diameter_cm", "table1.max_diameter_cm.median")]
     rows = []
-    for label, column, entry_id, decimals in specs:
+    for label, column, entry_id in specs:
         summary = range_summary(cohort[column])
-        for statistic, field in (("median", "value"), ("minimum", "lower"), ("maximum", "upper")):
-            reproduced = summary[{"median": "median", "minimum": "min", "maximum": "max"}[statistic]]
-            printed = published_or_none(published, entry_id, field)
-            rows.append({"characteristic": label, "statistic": statistic, "reproduced": reproduced,
-                         "published": printed,
-                         "status": comparison_status(printed, reproduced, decimals=decimals,
-                                                     contradicted=field == "value" and entry_id in contradicted)})
-    return pd.DataFrame(rows)
+        for statistic, field, key in (("median", "value", "median"), ("minimum", "lower", "min"),
+                                      ("maximum", "upper", "max")):
+            row = {"characteristic": label, "statistic": statistic, "reproduced": summary[key]}
+            if verdicts is not None:
+                row |= {"published": verdicts.value(entry_id, field), "status": verdicts.status(entry_id)}
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs[IDS_ATTR] = [entry_id for _, _, entry_id in specs for _ in range(3)]
+    return table
 
 
-
-
-def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+def sessions_summary(cohort: pd.DataFrame, procedures: pd.DataFrame, verdicts: Any = None) -> pd.DataFrame:
     """Return session counts (all, embolized, per modality, one-cycle patients) beside the paper's."""
     per_patient = procedures.groupby("patient_id").size()
     modality = cohort.set_index("patient_id")["aice_modality"].astype(str)
     by_modality = procedures.join(modality, on="patient_id")
     rows = [
-        ("AICE sessions in all", len(procedures), published_or_none(published, "safety.procedures")),
+        ("AICE sessions in all", len(procedures), "safety.procedures"),
         ("sessions with embolization", int(procedures["embolization"].sum()), None),
         ("sessions with embolization, infusion-only patients",
          int(by_modality.loc[by_modality["aice_modality"] == "infusion", "embolization"].sum()), None),
-        ("patients with one session", int((per_patient == 1).sum()),
-         published_or_none(published, "table1.aice_cycles.1")),
-        ("patients with two or more sessions", int((per_patient >= 2).sum()),
-         published_or_none(published, "table1.aice_cycles.ge2")),
+        ("patients with one session", int((per_patient == 1).sum()), "table1.aice_cycles.1"),
+        ("patients with two or more sessions", int((per_patient >= 2).sum()), "table1.aice_cycles.ge2"),
         ("most sessions for one patient", int(per_patient.max()), None),
     ]
-    table = pd.DataFrame(rows, columns=["quantity", "reproduced", "published"])
-    table["published"] = pd.array(table["published"], dtype="Int64")
-    table["status"] = [comparison_status(p, r) for r, p in zip(table["reproduced"], table["published"])]
+    table = pd.DataFrame([(quantity, value) for quantity, value, _ in rows], columns=["quantity", "reproduced"])
+    if verdicts is not None:
+        ids = [entry_id for _, _, entry_id in rows]
+        table["published"] = pd.array([verdicts.value(i) if i else None for i in ids], dtype="Int64")
+        table["status"] = [verdicts.status(i) if i else MISSING_MARK for i in ids]
     table.attrs[COUNT_ROWS_ATTR] = [quantity for quantity, _, _ in rows if quantity.startswith("patients")]
+    table.attrs[IDS_ATTR] = [entry_id for _, _, entry_id in rows]
     return table
 
 
@@ -279,7 +246,7 @@ def contradiction_notes(table: pd.DataFrame, denominator: int) -> str:
         if pd.isna(row.get("published %")) or pd.isna(row.get("published n")):
             continue
         implied = 100.0 * row["published n"] / denominator
-        if rounds_to(row["published %"], implied, PERCENT_DECIMALS):
+        if abs(round(implied, PERCENT_DECIMALS) - row["published %"]) < 1e-9:
             continue
         label = f"{row['characteristic']} {row['level']}" if "characteristic" in row else str(row["level"])
         notes.append(f"- {label}: the paper prints {row['published n']:.0f} patients as {row['published %']:.1f}%, "
@@ -314,15 +281,11 @@ def histology_total_note(published: pd.DataFrame, n_patients: int) -> str:
             f"by {abs(total - n_patients)}, and no cohort of {n_patients} patients can match them all.")
 
 
-def status_summary(tables_by_name: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Return, for each named comparison table, how many rows have each status."""
-    from aice_helpers.paper.scorecard import (
-        STATUSES,  # reason: a rerun never loads paper/; only a comparison with the paper does
-    )
-
+def status_summary(tables_by_name: dict[str, pd.DataFrame], verdicts: Any) -> pd.DataFrame:
+    """Return, for each named comparison table, how many published numbers it shows with each status."""
     counts = {name: pd.concat([table[column] for column in ("status", PERCENT_STATUS) if column in table])
                     .value_counts() for name, table in tables_by_name.items()}
-    summary = pd.DataFrame(counts).T.reindex(columns=list(STATUSES), fill_value=0).fillna(0).astype(int)
+    summary = pd.DataFrame(counts).T.reindex(columns=list(verdicts.STATUSES), fill_value=0).fillna(0).astype(int)
     summary = summary.loc[:, (summary != 0).any(axis=0)]
     summary.loc["all"] = summary.sum()
     return summary

@@ -40,7 +40,6 @@ from aice_helpers.pages.response import (
     response_counts,
 )
 from aice_helpers.pages.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
-from aice_helpers.paper import scorecard
 from aice_helpers.stats.cox import DEFAULT_ALPHA, fit_cox
 from aice_helpers.stats.survival import (
     COLLETT_EPSILON,
@@ -842,6 +841,10 @@ def adverse_event_counting(adverse_events: pd.DataFrame, n_patients: int,
 def status_parts(table: pd.DataFrame, published: pd.DataFrame, entry_id: str) -> pd.DataFrame:
     """Why one scorecard row has its status: the estimate and each printed limit with the published and the
     reproduced number, the tolerance and the status of that part alone (the row takes the worst)."""
+    from aice_helpers.paper import (
+        compare as scorecard,  # reason: only with the paper; a rerun never loads paper/
+    )
+
 
     entry = scorecard.published_entries(published.loc[[entry_id]])[entry_id]
     row = table.set_index("id").loc[entry_id]
@@ -864,6 +867,10 @@ def tolerance_what_if(cases: Sequence[tuple[str, float, float, int]]) -> pd.Data
     and the gap measured the way the rule measures it: |log(reproduced / published)| for ratios, the absolute
     difference otherwise, none for P values (whose rule is the side of 0.05). The two numbers are shown as
     text, exactly as given."""
+    from aice_helpers.paper import (
+        compare as scorecard,  # reason: only with the paper; a rerun never loads paper/
+    )
+
 
     rows = []
     for kind, published, reproduced, decimals in cases:

@@ -267,7 +267,15 @@ def is_number(value: object) -> bool:
 
 
 class Verdicts:
-    """The status of every published number for one dataset: computed once, read by every page."""
+    """The status of every published number for one dataset: computed once, read by every page.
+
+    Pages receive this object and never import ``paper/``: the status names are its attributes.
+    """
+
+    EXACT, WITHIN, OUTSIDE = STATUS_EXACT, STATUS_WITHIN, STATUS_OUTSIDE
+    CONTRADICTED, NOT_COMPARED, NOT_REPRODUCIBLE = STATUS_CONTRADICTED, STATUS_NOT_COMPARED, STATUS_NOT_REPRODUCIBLE
+    STATUSES = STATUSES
+    AGREEING = (STATUS_EXACT, STATUS_WITHIN)
 
     def __init__(self, published: pd.DataFrame, table: pd.DataFrame, contradicted: Collection[str]) -> None:
         self.published = published
@@ -299,3 +307,21 @@ class Verdicts:
     def rows(self, ids: Sequence[str]) -> pd.DataFrame:
         """Return the scorecard rows of the given ids, in that order (ids the paper lacks left out)."""
         return self.by_id.loc[[i for i in ids if i in self]].reset_index()
+
+    def agrees(self, entry_id: str, value: float | None, field: str = "value") -> bool:
+        """Return True when another candidate value (a definition the paper may have used) would agree with
+        the printed number or limit by the same rule as the verdict (exact or within tolerance)."""
+        if entry_id not in self.published.index or value is None or _missing(value):
+            return False
+        entry = published_entries(self.published.loc[[entry_id]])[entry_id]
+        printed = entry.get(field)
+        if printed is None or not _is_number(printed):
+            return False
+        kind = tolerance_kind(entry)
+        status = component_status(printed, value, _decimals(entry), kind, limit=field != "value",
+                                  p_operator=entry.get("p_operator") or "=")
+        return status in self.AGREEING
+
+    def statuses_of(self, ids: Sequence[str]) -> list[str]:
+        """Return the status of each id, in order."""
+        return [self.status(i) for i in ids]

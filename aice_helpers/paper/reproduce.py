@@ -22,7 +22,6 @@ NLR > 3 vs <= 3, with Breslow ties (SPSS).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -30,11 +29,11 @@ import pandas as pd
 
 from aice_helpers import study
 from aice_helpers.analyses import counts as tables
-from aice_helpers.analyses import response, safety
+from aice_helpers.analyses import models, response, safety
 from aice_helpers.contract import AE_EVENTS
 from aice_helpers.data import Dataset
 from aice_helpers.published import load_published
-from aice_helpers.stats import cox, survival
+from aice_helpers.stats import survival
 
 __all__ = [
     "PERCENT",
@@ -74,7 +73,6 @@ __all__ = [
     "followup_values",
     "subgroup_values",
     "univariable_claim_values",
-    "cox_model",
     "cox_values",
     "derived_values",
     "SECTION_FUNCTIONS",
@@ -114,17 +112,7 @@ Values = dict[str, Reproduced]
 LEVEL_ALIASES: dict[tuple[str, str], str] = {("max_diameter_cm", "le10"): "lt10"}
 LEVEL_ALIAS_NOTE = ("the paper prints this group as '≤10 cm' here; computed on Table 1's split "
                     "(≥10 vs <10 cm), the one used everywhere else")
-# Univariable claims "P < 0.05" recorded in the published numbers: id -> (factors, endpoints).
-UNIVARIABLE_CLAIMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "abstract.univariate.p_threshold": (("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "nlr"),
-                                        ("os", "pfs")),
-    "results.subgroup.other_factors.p": (("grade", "stage", "aice_cycles", "best_response"), ("os", "pfs")),
-}
-# Multivariable claim "independent prognostic factors for OS (P < 0.05)": id -> (table, factors).
-MULTIVARIABLE_CLAIMS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "abstract.multivariate.p_threshold": ("table3", ("max_diameter_cm", "distant_metastasis", "postop_regimens",
-                                                     "grade", "best_response")),
-}
+UNIVARIABLE_CLAIMS, MULTIVARIABLE_CLAIMS = study.UNIVARIABLE_CLAIMS, study.MULTIVARIABLE_CLAIMS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,6 +230,8 @@ def minor_session_share(dataset: Dataset, sessions: pd.DataFrame) -> Reproduced:
     note = (f"sessions with an event whose events were all grade A or B: {only_minor}/{with_event}; other readings: "
             f"{only_minor}/{n_sessions} of all sessions, {any_minor}/{n_sessions} sessions with any A or B event, "
             f"{minor_events:.1f}% of session-events grade A or B")
+    if with_event == 0:  # no session had an event: the share of such sessions is undefined, not zero
+        return Reproduced(math.nan, note="no session had an adverse event")
     return Reproduced(PERCENT * only_minor / with_event, note=note)
 
 
@@ -357,35 +347,27 @@ def _largest_p(p_values: Mapping[str, float], test: str) -> Reproduced:
 # Cox models (Tables 3 and 4)
 
 
-def cox_model(cohort: pd.DataFrame, endpoint: str, factors: tuple[str, ...]) -> cox.CoxResult:
-    """Return the multivariable Cox model (Breslow ties) of an endpoint on the factors' codings."""
-    time_column, event_column = ENDPOINTS[endpoint].time_col, ENDPOINTS[endpoint].event_col
-    data = pd.DataFrame({factor: CODINGS[factor].indicator(cohort) for factor in factors})
-    data[time_column], data[event_column] = cohort[time_column], cohort[event_column]
-    covariates = {factor: (factor, CODINGS[factor].levels[1]) for factor in factors}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", cox.ModelWarning)  # problems are kept in the result
-        return cox.fit_cox(data, time_column, event_column, covariates, ties=COX_TIES)
-
-
 def cox_values(dataset: Dataset) -> Values:
-    """Return β, HR (95% CI) and Wald P of every row of Tables 3 and 4, and the multivariable claims."""
+    """Return β, HR (95% CI) and Wald P of every row of Tables 3 and 4, and the multivariable claims.
+
+    The models are the chapter's own (analyses.models.paper_model): one fit per cohort, read by every page.
+    """
     values: Values = {}
-    models = {}
+    p_columns = {}
     for table, (endpoint, factors) in COX_TABLES.items():
-        model = cox_model(dataset.cohort, endpoint, factors)
-        models[table] = model
+        model = models.paper_model(dataset.cohort, endpoint)
         note = "; ".join(["Breslow ties, Wald CI", *model.problems])
         rows = model.table.set_index("label")
+        p_columns[table] = {}
         for factor in factors:
-            row = rows.loc[factor]
+            row = rows.loc[models.PAPER_LABELS[factor]]
             coding_note = f"{CODINGS[factor].label}; {note}"
             values[f"{table}.{factor}.beta"] = Reproduced(row["beta"], note=coding_note)
             values[f"{table}.{factor}.hr"] = Reproduced(row["hr"], row["lower"], row["upper"], coding_note)
             values[f"{table}.{factor}.p"] = Reproduced(row["p"], note=coding_note)
+            p_columns[table][factor] = float(row["p"])
     for entry_id, (table, factors) in MULTIVARIABLE_CLAIMS.items():
-        p_column = models[table].table.set_index("label")["p"]
-        values[entry_id] = _largest_p({factor: float(p_column[factor]) for factor in factors}, "Wald")
+        values[entry_id] = _largest_p({factor: p_columns[table][factor] for factor in factors}, "Wald")
     return values
 
 

@@ -66,6 +66,7 @@ from aice_helpers.paper.reproduce import reproduced_values
 from aice_helpers.published import PublishedDataError, load_published
 
 __all__ = [
+    "verdicts_of",
     "COLUMNS",
     "COMPARED_STATUSES",
     "NOT_REPRODUCIBLE_NOTE",
@@ -160,6 +161,14 @@ def scorecard_table(dataset: Any, published: pd.DataFrame | None = None, section
     return scorecard_frame(published[in_sections(published, sections)], values, contradicted)
 
 
+def verdicts_of(dataset: Any, published: pd.DataFrame | None = None) -> Verdicts:
+    """Return the verdict on every published number for one dataset: the one reproduction a page reads."""
+    published = load_published() if published is None else published
+    contradicted = contradicted_by_audit(published)
+    return Verdicts(published, scorecard_frame(published, reproduced_values(dataset, published), contradicted),
+                    contradicted)
+
+
 def scorecard_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Return how many numbers have each status, by section (in paper order) and in all."""
     sections = list(dict.fromkeys(table["section"]))
@@ -192,6 +201,12 @@ def _formatted_with_interval(value: object, lower: float | None, upper: float | 
     return text
 
 
+def _bound(entry: Mapping[str, Any]) -> str:
+    """Return the '<' (or '>') the paper printed before a number, so that a bound stays a bound on screen."""
+    operator = entry.get("p_operator")
+    return operator if operator in ("<", ">", "≤", "≥") else ""
+
+
 def display_table(table: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     """Return the scorecard as shown on screen: intervals joined to their estimates, one extra decimal
     on reproduced values (so rounding can be judged)."""
@@ -202,8 +217,8 @@ def display_table(table: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     shown = pd.DataFrame({
         "id": table["id"],
         "quantity": table["quantity"],
-        "published": [_formatted_with_interval(v, lo, up, d) for v, lo, up, d in
-                      zip(table["published"], table["published_lower"], table["published_upper"], printed)],
+        "published": [_bound(entry) + _formatted_with_interval(v, lo, up, d) for v, lo, up, d, entry in
+                      zip(table["published"], table["published_lower"], table["published_upper"], printed, entries)],
         "reproduced": [_formatted_with_interval(v, lo, up, d) for v, lo, up, d in
                        zip(table["reproduced"], table["reproduced_lower"], table["reproduced_upper"], shown_decimals)],
         "difference": [_formatted_number(x, d) for x, d in zip(table["difference"], shown_decimals)],
@@ -312,18 +327,16 @@ def first_prefix(entry_id: str, prefixes: Sequence[str]) -> int:
     return next((position for position, prefix in enumerate(prefixes) if entry_id.startswith(prefix)), len(prefixes))
 
 
-def chapter_scorecard(dataset: Any, prefixes: Sequence[str], published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Return the scorecard rows whose id starts with any prefix (in prefix order, then the paper's): id, quantity,
+def chapter_scorecard(verdicts: Verdicts, prefixes: Sequence[str]) -> pd.DataFrame:
+    """Return the verdicts whose id starts with any prefix (in prefix order, then the paper's): id, quantity,
     published, reproduced, status."""
-
-    published = load_published() if published is None else published
+    published = verdicts.published
     chosen = published[with_prefixes(list(published.index), prefixes)]
     order = sorted(range(len(chosen)), key=lambda row: first_prefix(str(chosen.index[row]), prefixes))
-    chosen = chosen.iloc[order]
-    if chosen.empty:
+    ids = list(chosen.index[order])
+    if not ids:
         return pd.DataFrame(columns=list(CHAPTER_COLUMNS))
-    table = scorecard_frame(chosen, reproduced_values(dataset, published), contradicted_by_audit(published))
-    return display_table(table, published)[list(CHAPTER_COLUMNS)].reset_index(drop=True)
+    return display_table(verdicts.rows(ids), published)[list(CHAPTER_COLUMNS)].reset_index(drop=True)
 
 
 def status_counts_text(table: pd.DataFrame) -> str:
