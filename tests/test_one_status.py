@@ -9,12 +9,10 @@ percentage beside a count), and fails on any that differs from the scorecard's o
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from aice_helpers.analyses import survival as survival_analyses
 from aice_helpers.contract import DATA_DIR
-from aice_helpers.data import load_dataset
 from aice_helpers.pages import cox_chapter, prognostic, response, safety, tables
 from aice_helpers.pages.chapter import open_chapter
 from aice_helpers.paper import compare, scorecard

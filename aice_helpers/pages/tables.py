@@ -37,8 +37,6 @@ __all__ = [
     "slug",
     "value_counts_table",
     "PUBLISHED_PERCENT_TOLERANCE",
-    "with_published",
-    "row_status",
     "published_or_none",
     "comparison_with_published",
     "table1_ids",
