@@ -69,9 +69,6 @@ __all__ = [
     "postop_group",
     "response_group",
     "response_levels",
-    "MEDIAN_TOLERANCE",
-    "LIMIT_TOLERANCE",
-    "RATE_TOLERANCE",
     "SIGNIFICANCE_LEVEL",
     "PRINTED_DECIMALS",
     "P_DECIMALS",
@@ -118,9 +115,6 @@ __all__ = [
     "spss_median_steps",
 ]
 
-MEDIAN_TOLERANCE = 0.5  # months
-LIMIT_TOLERANCE = 1.0  # months for median limits, percentage points for rate limits
-RATE_TOLERANCE = 1.0  # percentage points
 SIGNIFICANCE_LEVEL = study.ALPHA
 PRINTED_DECIMALS = 1  # the paper prints medians, limits and rates with one decimal
 P_DECIMALS = 3

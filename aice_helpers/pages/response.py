@@ -117,7 +117,6 @@ __all__ = [
     "CI_METHOD_LABELS",
     "STATISTICS",
     "RATE_DECIMALS",
-    "INTERVAL_LIMIT_TOLERANCE_PCT",
     "REPRODUCED_DECIMALS",
     "SIGNIFICANCE_LEVEL",
     "response_id",
@@ -202,7 +201,7 @@ RATE_FUNCTIONS: dict[str, Callable[..., Proportion]] = {"ORR": objective_respons
 CI_METHOD_LABELS: dict[str, str] = {"clopper_pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score"}
 STATISTICS: tuple[str, ...] = ("estimate", "lower limit", "upper limit")
 RATE_DECIMALS = 1  # the paper prints rates and limits with one decimal
-INTERVAL_LIMIT_TOLERANCE_PCT = 0.1
+LIMIT_TOLERANCE_ATTR = "limit_tolerance"  # attrs key: the tolerance paper.compare allows an interval limit
 REPRODUCED_DECIMALS = 2  # one more than printed, so a truncated printed limit is visible
 
 SIGNIFICANCE_LEVEL = study.ALPHA
@@ -239,7 +238,7 @@ def rates_with_published(cohort: pd.DataFrame, verdicts: Any) -> pd.DataFrame:
     (rate, interval, statistic).
 
     The estimate must agree to the printed decimal; a limit may differ by up to
-    INTERVAL_LIMIT_TOLERANCE_PCT. Rows of a method other than the one the paper used (its
+    the tolerance paper.compare allows a limit. Rows of a method other than the one the paper used (its
     ``ci_method``) show the printed number for reference, with status 'not compared'.
     """
     rows, ids = [], []
@@ -258,6 +257,7 @@ def rates_with_published(cohort: pd.DataFrame, verdicts: Any) -> pd.DataFrame:
             ids.append(entry_id if method == paper_method else None)
     table = pd.DataFrame(rows).set_index(["rate", "interval", "statistic"])
     table.attrs[IDS_ATTR] = ids
+    table.attrs[LIMIT_TOLERANCE_ATTR] = verdicts.TOLERANCES["proportion"].limits
     return table
 
 
@@ -288,14 +288,15 @@ def interval_method_note(comparison: pd.DataFrame) -> str:
     if limits.empty:
         return ""
     limits["gap"] = (limits["reproduced %"] - limits["published"].astype(float)).abs()
+    tolerance = comparison.attrs[LIMIT_TOLERANCE_ATTR]
     sentences = []
     for method, part in limits.groupby("interval", sort=False):
         worst = part.loc[part["gap"].idxmax()]
-        verdict = ("within" if worst["gap"] <= INTERVAL_LIMIT_TOLERANCE_PCT + 1e-9 else "beyond")
+        verdict = ("within" if worst["gap"] <= tolerance + 1e-9 else "beyond")
         sentences.append(f"With the {method} interval, the limits lie within {worst['gap']:.2f} percentage "
                          f"points of the printed ones (largest gap: the {worst['rate']} {worst['statistic']}, "
                          f"{worst['reproduced %']:.2f}% against {worst['published']:.1f}%), {verdict} the "
-                         f"tolerance of {INTERVAL_LIMIT_TOLERANCE_PCT} point.")
+                         f"tolerance of {tolerance:g} point.")
         truncated = [row for _, row in part.iterrows()
                      if _truncated_not_rounded(float(row["published"]), float(row["reproduced %"]), RATE_DECIMALS)]
         for row in truncated:

@@ -92,7 +92,6 @@ __all__ = [
     "worst_grade_per_patient",
     "worst_grade_per_session",
     "SIR_GRADE_DESCRIPTIONS",
-    "APPROXIMATE_PERCENT_TOLERANCE",
     "PERCENT_DECIMALS",
     "FIT_PATIENTS",
     "FIT_SESSIONS",
@@ -159,7 +158,6 @@ SIR_GRADE_DESCRIPTIONS: dict[str, str] = dict(zip(SIR_GRADES, (
 # ----------------------------------------------------------------------------- the chapter's tables
 
 SHARE_ID = "safety.grade_ab.pct"  # the '~85% of sessions' with only grade A or B events
-APPROXIMATE_PERCENT_TOLERANCE = 2.5  # a "~85%" is read as a value rounded to the nearest 5 percent
 PERCENT_DECIMALS = 1
 FIT_PATIENTS, FIT_SESSIONS, FIT_BOTH, FIT_NEITHER = "patients", "sessions", "both", "neither"
 EVENT_BY_DISPLAY_NAME: dict[str, str] = {name: event for event, name in EVENT_DISPLAY_NAMES.items()}
@@ -321,7 +319,7 @@ def grade_summary_with_published(adverse_events: pd.DataFrame, n_patients: int, 
 
     Patient counts and their percentages are compared as in Table 5. The "~85% of sessions" has
     several readings; the one compared is the share of sessions with an adverse event in which
-    every event was grade A or B, with a tolerance of APPROXIMATE_PERCENT_TOLERANCE points. The
+    every event was grade A or B, with the tolerance paper.compare gives an approximate percentage. The
     other readings are shown for reference, not compared.
     """
     sessions = worst_grade_per_session(adverse_events)

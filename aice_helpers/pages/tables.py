@@ -36,7 +36,6 @@ __all__ = [
     "sessions_per_patient",
     "slug",
     "value_counts_table",
-    "PUBLISHED_PERCENT_TOLERANCE",
     "published_or_none",
     "comparison_with_published",
     "table1_ids",
@@ -68,7 +67,6 @@ __all__ = [
 IDS_ATTR = "published_ids"  # attrs key: the published id of each row (None where none)
 ID_COLUMN = "id"
 YES, NO = "yes", "no"  # how a table answers a yes-or-no column
-PUBLISHED_PERCENT_TOLERANCE = 0.1  # printed percentages are rounded to one decimal
 
 
 

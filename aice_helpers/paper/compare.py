@@ -276,6 +276,7 @@ class Verdicts:
     CONTRADICTED, NOT_COMPARED, NOT_REPRODUCIBLE = STATUS_CONTRADICTED, STATUS_NOT_COMPARED, STATUS_NOT_REPRODUCIBLE
     STATUSES = STATUSES
     AGREEING = (STATUS_EXACT, STATUS_WITHIN)
+    TOLERANCES = TOLERANCES
 
     def __init__(self, published: pd.DataFrame, table: pd.DataFrame, contradicted: Collection[str]) -> None:
         self.published = published
