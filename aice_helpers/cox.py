@@ -82,6 +82,7 @@ FLAT_REASON = "no information in the data (flat likelihood)"
 NOT_ESTIMATED_REASON = "no finite estimate"
 SOME_NOT_ESTIMATED = "some coefficients could not be estimated"
 FIT_FAILED = "fit failed"
+SINGULAR_FIT = f"{FIT_FAILED}: singular information matrix (too few events for the covariates, or collinear covariates)"
 THRESHOLD_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
@@ -219,6 +220,13 @@ def fit_cox(
         flagged = [column for column, infinite, aliased in zip(used, fit.infinite, fit.aliased) if infinite or aliased]
         problems += _flat_likelihood_problems(data[used], se, flagged)
     table = _result_table(covariates, beta, se, alpha)
+    if fit is not None and fit.aliased.any():
+        fit_rows = not_estimable_rows(table, data, covariates, events, problems)
+        if all(label in fit_rows for label, (column, _) in covariates.items() if column in used):
+            # nothing estimable and a singular information matrix: say so once, not covariate by covariate
+            problems = [problem for problem in problems if problem != NOT_CONVERGED and not problem.startswith(
+                tuple(f"covariate {column!r}: " for column in used))] + [SINGULAR_FIT]
+            table, fit, tests = _result_table(covariates, {}, {}, alpha), None, None
     if table[["beta", "se"]].isna().any().any() and not problems:
         problems.append(SOME_NOT_ESTIMATED)
     for problem in problems:
