@@ -739,7 +739,7 @@ def cox_fit(time: Sequence[float], event: Sequence[int], x: np.ndarray, ties: st
     if table is not None:
         counts = grouped_concordance_counts(table, (table.patterns - centre) @ np.where(aliased, 0.0, coef))
     else:
-        counts = concordance_counts(time, event, linear_predictor, codes)
+        counts = concordance_counts(time, event, linear_predictor, codes, weights)
     concordant, discordant, tied = counts
     pairs = concordant + discordant + tied
     return CoxFit(
@@ -757,42 +757,48 @@ def cox_fit(time: Sequence[float], event: Sequence[int], x: np.ndarray, ties: st
 
 
 def concordance_counts(time: Sequence[float], event: Sequence[int], risk: Sequence[float],
-                       strata: Sequence[int] | None = None) -> tuple[float, float, float]:
+                       strata: Sequence[int] | None = None,
+                       weights: Sequence[float] | None = None) -> tuple[float, float, float]:
     """Return (concordant, discordant, tied-in-risk) pair counts, a higher risk meaning a shorter time.
 
-    Counted for all deaths at once in O(n log² n) by the bits of each risk's rank: at bit level L,
-    a patient j counts as lower than a death i when their ranks agree above bit L and j's bit L is 0
-    where i's is 1 (a binary-indexed tree, evaluated level by level with sorted keys and searchsorted).
+    A pair (i, j) counts w_i·w_j (R's case weights). All deaths at once in O(n log² n), by the bits
+    of each risk's rank: at bit level L, a patient j counts as lower than a death i when their ranks
+    agree above bit L and j's bit L is 0 where i's is 1 (a binary-indexed tree evaluated level by
+    level, with sorted keys, cumulative weights and searchsorted).
     """
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
     risk = np.asarray(risk, dtype=float)
     n = len(time)
     codes = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata, dtype=np.int64)
+    w_all = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     order = np.lexsort((-event, time, codes))  # by stratum, time, deaths before the censored
-    t, e, s = time[order], event[order], codes[order]
-    rank = np.unique(risk[order], return_inverse=True)[1].ravel().astype(np.int64)
-    position = np.arange(n, dtype=np.int64)
-    stratum_end = np.searchsorted(s, s, side="right")
+    t, e, s, w = time[order], event[order], codes[order], w_all[order]
     dead = np.flatnonzero(e == 1)
     if dead.size == 0:
         return 0.0, 0.0, 0.0
+    rank = np.unique(risk[order], return_inverse=True)[1].ravel().astype(np.int64)
+    position = np.arange(n, dtype=np.int64)
     group = np.r_[True, (t[1:] != t[:-1]) | (s[1:] != s[:-1])]
     group_id = np.cumsum(group) - 1
     deaths_in_group = np.bincount(group_id, weights=e).astype(np.int64)
     start = np.flatnonzero(group)[group_id[dead]] + deaths_in_group[group_id[dead]]
-    end = stratum_end[dead]
-    comparable = (end - start).astype(float)
+    end = np.searchsorted(s, s[dead], side="right")
+    cumulative = np.r_[0.0, np.cumsum(w)]
+    comparable = w[dead] * (cumulative[end] - cumulative[start])
+
+    def weight_between(prefix: np.ndarray, chosen: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Σ w over chosen patients with the given prefix whose position lies in [start, end) of each death."""
+        keys = prefix[chosen] * (n + 1) + position[chosen]
+        sorted_at = np.argsort(keys, kind="stable")
+        keys, sums = keys[sorted_at], np.r_[0.0, np.cumsum(w[chosen][sorted_at])]
+        return sums[np.searchsorted(keys, query * (n + 1) + end)] - sums[np.searchsorted(keys, query * (n + 1) + start)]
+
     lower = np.zeros(dead.size)
     for level in range(max(int(rank.max()).bit_length(), 1)):
-        chosen = ((rank >> level) & 1) == 0
-        keys = np.sort((rank[chosen] >> (level + 1)) * (n + 1) + position[chosen])
-        query = (rank[dead] >> (level + 1)) * (n + 1)
-        found = np.searchsorted(keys, query + end) - np.searchsorted(keys, query + start)
-        lower += np.where(((rank[dead] >> level) & 1) == 1, found, 0)
-    keys = np.sort(rank * (n + 1) + position)
-    query = rank[dead] * (n + 1)
-    tied = (np.searchsorted(keys, query + end) - np.searchsorted(keys, query + start)).astype(float)
-    concordant, tied_total = float(lower.sum()), float(tied.sum())
+        found = weight_between(rank >> (level + 1), ((rank >> level) & 1) == 0, rank[dead] >> (level + 1))
+        lower += np.where(((rank[dead] >> level) & 1) == 1, found, 0.0)
+    tied = weight_between(rank, np.ones(n, dtype=bool), rank[dead])
+    concordant, tied_total = float(w[dead] @ lower), float(w[dead] @ tied)
     return concordant, float(comparable.sum()) - concordant - tied_total, tied_total
 
 

@@ -607,16 +607,20 @@ MEDIAN_CONVENTIONS = {
 
 
 def median_first_below(time: Sequence[float], event: Sequence[int], transform: str = "log-log",
-                       alpha: float = DEFAULT_ALPHA, tolerance: float = PROBABILITY_TOLERANCE) -> MedianEstimate:
+                       alpha: float = DEFAULT_ALPHA, tolerance: float = PROBABILITY_TOLERANCE,
+                       band_at_zero: float = math.nan) -> MedianEstimate:
     """Median = first time with S(t) ≤ 0.5 (+ ``tolerance``), limits where the pointwise bands first do the same.
 
-    With the default tolerance this is Stata's ``stci`` rule; with ``tolerance=0`` and the log-log
-    band it is lifelines' ``median_survival_time_`` and ``median_survival_times(confidence_interval_)``.
+    With the default tolerance this is Stata's ``stci`` rule; with ``tolerance=0``, the log-log band
+    and ``band_at_zero=0`` (lifelines sets both limits to 0 where S = 0, where R has none) it is
+    lifelines' ``median_survival_time_`` and ``median_survival_times(confidence_interval_)``.
     """
     table = km_table(time, event)
     times = table.index.to_numpy(float)
     surv = table["survival"].to_numpy(float)
     lower_band, upper_band = ci_bands(surv, table["greenwood"].to_numpy(float), transform, alpha)
+    lower_band = np.where(surv == 0, band_at_zero, lower_band)
+    upper_band = np.where(surv == 0, band_at_zero, upper_band)
 
     def first(curve: np.ndarray) -> float:
         hits = np.flatnonzero(np.nan_to_num(curve, nan=np.inf) <= MEDIAN_PROBABILITY + tolerance)
@@ -636,7 +640,9 @@ def median_by_convention(time: Sequence[float], event: Sequence[int], convention
         return median_brookmeyer_crowley(time, event, "log", alpha)
     if convention == "SPSS":
         return median_spss(time, event, alpha)
-    return median_first_below(time, event, "log-log", alpha, 0.0 if convention == "lifelines" else PROBABILITY_TOLERANCE)
+    if convention == "lifelines":
+        return median_first_below(time, event, "log-log", alpha, tolerance=0.0, band_at_zero=0.0)
+    return median_first_below(time, event, "log-log", alpha)
 
 
 def median_intervals(time: Sequence[float], event: Sequence[int], alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
