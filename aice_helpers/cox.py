@@ -47,7 +47,7 @@ from scipy.stats import chi2, norm
 
 __all__ = [
     "CoxFit", "CoxResult", "ModelWarning", "RiskSetTable", "binary_indicator", "chsolve2", "cholesky2",
-    "concordance_counts", "covariate_patterns", "cox_fit", "dummy_indicators", "estimable_table",
+    "concordance_counts", "covariate_patterns", "smaller_after", "cox_fit", "dummy_indicators", "estimable_table",
     "event_time_sums", "fit_cox", "grouped_concordance", "grouped_concordance_counts", "newton_raphson",
     "not_estimable_rows", "risk_set_table", "scaled_schoenfeld_residuals", "schoenfeld_residuals",
     "score_statistic", "threshold_indicator", "wald_table", "zph_score_test", "zph_time_transform",
@@ -756,50 +756,91 @@ def cox_fit(time: Sequence[float], event: Sequence[int], x: np.ndarray, ties: st
 # scores count one half. C = (concordant + tied/2) / (concordant + discordant + tied).
 
 
+def smaller_after(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """For each i, Σ weights[j] over j > i with values[j] < values[i] (non-negative integer values).
+
+    A bottom-up merge sort in numpy: at each level, blocks of 2^L sorted values are merged in pairs
+    by one stable argsort, and each element of a left block gains the weight of the right block's
+    elements that land before it (strictly smaller, since ties keep the left element first). O(n log n)
+    per level on nearly sorted keys, log₂ n levels.
+    """
+    n = len(values)
+    size = 1 << max(n - 1, 0).bit_length()
+    top = int(values.max(initial=0)) + 1
+    vals = np.full(size, top, dtype=np.int64)
+    vals[:n] = values
+    w = np.zeros(size)
+    w[:n] = weights
+    origin = np.arange(size)
+    totals = np.zeros(size)
+    position = np.arange(size)
+    block = 1
+    while block < size:
+        pair, within = np.divmod(position, 2 * block)
+        order = np.argsort(pair * (top + 1) + vals, kind="stable")
+        right_weight = np.where(within >= block, w, 0.0)[order]
+        before = np.cumsum(right_weight) - right_weight  # right weight strictly before, pair by pair
+        before -= np.repeat(_pair_starts(right_weight, block), 2 * block)
+        moved_left = (within < block)[order]
+        totals[origin[order][moved_left]] += before[moved_left]
+        vals, w, origin = vals[order], w[order], origin[order]
+        block *= 2
+    return totals[:n]
+
+
+def _pair_starts(right_weight: np.ndarray, block: int) -> np.ndarray:
+    """The running total of right_weight at the start of each pair of blocks (to restart the sum per pair)."""
+    running = np.r_[0.0, np.cumsum(right_weight)]
+    return running[:-1][::2 * block]
+
+
 def concordance_counts(time: Sequence[float], event: Sequence[int], risk: Sequence[float],
                        strata: Sequence[int] | None = None,
                        weights: Sequence[float] | None = None) -> tuple[float, float, float]:
     """Return (concordant, discordant, tied-in-risk) pair counts, a higher risk meaning a shorter time.
 
-    A pair (i, j) counts w_i·w_j (R's case weights). All deaths at once in O(n log² n), by the bits
-    of each risk's rank: at bit level L, a patient j counts as lower than a death i when their ranks
-    agree above bit L and j's bit L is 0 where i's is 1 (a binary-indexed tree evaluated level by
-    level, with sorted keys, cumulative weights and searchsorted).
+    A pair (i, j) counts w_i·w_j (R's case weights). Patients are ordered by stratum, time, deaths
+    before the censored, deaths by risk; a death's comparable patients are then those after its
+    group of tied deaths in its stratum, and the lower-risk ones among them are counted for all
+    deaths at once by :func:`smaller_after` (stratum-major risk ranks keep other strata out).
     """
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
-    risk = np.asarray(risk, dtype=float)
     n = len(time)
     codes = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata, dtype=np.int64)
     w_all = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    order = np.lexsort((-event, time, codes))  # by stratum, time, deaths before the censored
+    rank_all = np.unique(np.asarray(risk, dtype=float), return_inverse=True)[1].ravel().astype(np.int64)
+    order = np.lexsort((rank_all, -event, time, codes))
     t, e, s, w = time[order], event[order], codes[order], w_all[order]
     dead = np.flatnonzero(e == 1)
     if dead.size == 0:
         return 0.0, 0.0, 0.0
-    rank = np.unique(risk[order], return_inverse=True)[1].ravel().astype(np.int64)
-    position = np.arange(n, dtype=np.int64)
+    rank = s * (int(rank_all.max()) + 1) + rank_all[order]  # stratum-major
     group = np.r_[True, (t[1:] != t[:-1]) | (s[1:] != s[:-1])]
     group_id = np.cumsum(group) - 1
     deaths_in_group = np.bincount(group_id, weights=e).astype(np.int64)
     start = np.flatnonzero(group)[group_id[dead]] + deaths_in_group[group_id[dead]]
     end = np.searchsorted(s, s[dead], side="right")
     cumulative = np.r_[0.0, np.cumsum(w)]
-    comparable = w[dead] * (cumulative[end] - cumulative[start])
+    comparable = float(w[dead] @ (cumulative[end] - cumulative[start]))
+    concordant = float(w[dead] @ smaller_after(rank, w)[dead])
+    # equal risk after i: the weight after i in its block of equal (stratum-major) rank, less its tied deaths
+    by_rank = np.lexsort((np.arange(n), rank))
+    suffix = _suffix_within(rank[by_rank], w[by_rank])
+    after_same_rank = np.empty(n)
+    after_same_rank[by_rank] = suffix
+    death_block = np.r_[True, (group_id[dead][1:] != group_id[dead][:-1]) | (rank[dead][1:] != rank[dead][:-1])]
+    tied_deaths_after = _suffix_within(np.cumsum(death_block), w[dead])
+    tied = float(w[dead] @ (after_same_rank[dead] - tied_deaths_after))
+    return concordant, comparable - concordant - tied, tied
 
-    def weight_between(prefix: np.ndarray, chosen: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """Σ w over chosen patients with the given prefix whose position lies in [start, end) of each death."""
-        keys = prefix[chosen] * (n + 1) + position[chosen]
-        sorted_at = np.argsort(keys, kind="stable")
-        keys, sums = keys[sorted_at], np.r_[0.0, np.cumsum(w[chosen][sorted_at])]
-        return sums[np.searchsorted(keys, query * (n + 1) + end)] - sums[np.searchsorted(keys, query * (n + 1) + start)]
 
-    lower = np.zeros(dead.size)
-    for level in range(max(int(rank.max()).bit_length(), 1)):
-        found = weight_between(rank >> (level + 1), ((rank >> level) & 1) == 0, rank[dead] >> (level + 1))
-        lower += np.where(((rank[dead] >> level) & 1) == 1, found, 0.0)
-    tied = weight_between(rank, np.ones(n, dtype=bool), rank[dead])
-    concordant, tied_total = float(w[dead] @ lower), float(w[dead] @ tied)
-    return concordant, float(comparable.sum()) - concordant - tied_total, tied_total
+def _suffix_within(block_key: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """For each element of contiguous blocks (equal keys), the weight of the later elements of its block."""
+    total = np.cumsum(weights[::-1])[::-1]  # weight from here to the end
+    last = np.r_[np.flatnonzero(block_key[1:] != block_key[:-1]), len(block_key) - 1]
+    block_end = np.repeat(last, np.diff(np.r_[-1, last]))
+    after_block = np.r_[total, 0.0][block_end + 1]
+    return total - weights - after_block
 
 
 # ---------------------------------------------------------------------------------------------
