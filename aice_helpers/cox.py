@@ -547,21 +547,28 @@ class _RowRiskSets:
         self.dead_block = np.searchsorted(event_blocks, block[self.dead_rows])
         self.x_dead = (self.weights[self.dead_rows, None] * self.x[self.dead_rows]).sum(axis=0)
         self.stratum_bounds = np.flatnonzero(np.r_[True, strata[1:] != strata[:-1], True])
+        self.xt = np.ascontiguousarray(self.x.T)  # one contiguous row per covariate
         self.ties = ties
 
     def sums(self, beta: np.ndarray) -> tuple[_RiskSums, float]:
-        """The risk-set sums at β and Σ w·δ·x·β."""
+        """The risk-set sums at β and Σ w·δ·x·β (one moment at a time: contiguous, and light on memory)."""
         eta = self.x @ beta
         shift = float(eta.max())
-        moments = _moments(self.weights * np.exp(eta - shift), self.x)
-        cumulative = np.empty_like(moments)
-        for start, stop in zip(self.stratum_bounds[:-1], self.stratum_bounds[1:]):
-            np.cumsum(moments[start:stop], axis=0, out=cumulative[start:stop])
-        dead = None
-        if self.ties == "efron":
-            dead = np.stack([np.bincount(self.dead_block, weights=column, minlength=len(self.deaths))
-                             for column in moments[self.dead_rows].T], axis=1)
-        return _RiskSums(cumulative[self.pick], dead, self.deaths, self.death_weight, shift), float(self.x_dead @ beta)
+        r = self.weights * np.exp(eta - shift)
+        p = self.x.shape[1]
+        rows, cols = np.triu_indices(p)
+        risk = np.empty((len(self.pick), _moment_count(p)))
+        dead = np.empty_like(risk) if self.ties == "efron" else None
+        rx = [r * column for column in self.xt]
+        columns = [r, *rx, *(rx[j] * self.xt[k] for j, k in zip(rows, cols))]
+        cumulative = np.empty(len(r))
+        for index, column in enumerate(columns):
+            for start, stop in zip(self.stratum_bounds[:-1], self.stratum_bounds[1:]):
+                np.cumsum(column[start:stop], out=cumulative[start:stop])
+            risk[:, index] = cumulative[self.pick]
+            if dead is not None:
+                dead[:, index] = np.bincount(self.dead_block, weights=column[self.dead_rows], minlength=len(self.deaths))
+        return _RiskSums(risk, dead, self.deaths, self.death_weight, shift), float(self.x_dead @ beta)
 
 
 class _GroupedRiskSets:
