@@ -553,9 +553,15 @@ def test_a_covariate_with_one_level_is_not_estimable():
         cc.not_estimable_note(result, "model"))
 
 
+def cox_module_not_converged() -> str:
+    """The engine's message for a fit that ran out of iterations."""
+    from aice_helpers.stats.cox import NOT_CONVERGED
+    return NOT_CONVERGED
+
+
 def test_reasons_in_words():
     assert cc.reason_text(NO_EVENTS_REASON) == "no patient had the event, so the model has nothing to fit"
-    assert cc.reason_text("ConvergenceWarning: Maximum Likelihood optimization failed to converge").startswith(
+    assert cc.reason_text(cox_module_not_converged()).startswith(
         "the fit did not converge")
     assert cc.reason_text("fit failed: Singular matrix").startswith("the fit failed because its information matrix")
     assert cc.reason_text("something new") == "something new"

@@ -47,14 +47,17 @@ from aice_helpers.pages import prognostic
 from aice_helpers.pages.tables import NO, YES, published_or_none
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import (
+    COLLINEAR_REASON,
     FIT_FAILED,
     FLAT_REASON,
     GLOBAL_TERM,
     LIFELINES_FIT_OPTIONS,
     NO_EVENTS_REASON,
+    NOT_CONVERGED,
     PAPER_TIES,
     SEPARATION_REASON,
     SINGLE_VALUE_REASON,
+    TOO_LARGE_REASON,
     CoxResult,
     estimable_table,
     scaled_schoenfeld_residuals,
@@ -196,12 +199,16 @@ REASON_EXPLANATIONS: dict[str, str] = {
                        "off towards 0 or infinity: there is no finite estimate (separation)",
     FLAT_REASON: "the data hold next to no information on it (for instance it almost coincides with another "
                  "covariate that separates), so its interval runs from 0 to infinity",
+    COLLINEAR_REASON: "it is a combination of the other covariates (collinear), so the data cannot tell its effect "
+                      "apart from theirs; it is left out of the model, as R leaves it out (NA)",
+    TOO_LARGE_REASON: "some of its values are too large to compute with (a unit or data-entry error?), so it is left "
+                      "out of the model",
 }
 # Reasons that start with these words (an engine's own message follows), explained in a sentence.
 REASON_PREFIX_EXPLANATIONS: dict[str, str] = {
     FIT_FAILED: "the fit failed because its information matrix is singular: too few patients or events for this "
                 "many covariates, or covariates that duplicate one another",
-    "ConvergenceWarning": "the fit did not converge (the estimates kept moving), which usually means that some group "
+    NOT_CONVERGED: "the fit did not converge (the estimates kept moving), which usually means that some group "
                           "has no events or very few",
 }
 LARGEST_PRINTED_LOG_HR = 700.0  # e^700 is near the largest float; beyond it a hazard ratio cannot be printed

@@ -9,11 +9,20 @@ Conventions:
 * Pointwise intervals for S(t) follow R ``survfit``'s ``conf.type`` ("log", "log-log", "plain")
   formula for formula (R ``survival:::survfit_confint``); "log-log" is Stata's and lifelines' default,
   "log" is R's.
-* The median is the smallest time with S(t) ≤ 0.5 (SPSS, Stata, lifelines) in :func:`median_spss`;
-  :func:`median_brookmeyer_crowley` reproduces R ``quantile.survfit`` exactly, including R's
-  midpoint rule when S(t) = 0.5 over an interval (R gives (t_k + t_{k+1}) / 2 where SPSS gives t_k).
+* Where S(t) = 0.5 exactly over an interval [t_k, t_{k+1}), programs print different medians
+  (:data:`MEDIAN_CONVENTIONS`, :func:`median_by_convention`): R ``quantile.survfit`` the midpoint
+  (t_k + t_{k+1}) / 2 (:func:`median_brookmeyer_crowley`, exact); SPSS and Stata ``stci`` the
+  smallest time with S(t) ≤ 0.5, i.e. t_k (:func:`median_spss`); lifelines the smallest time whose
+  *computed* S(t) ≤ 0.5 with no tolerance (``qth_survival_time``: a search on −S), and since it
+  computes S as exp(Σ log(1 − d/n)) a plateau meant to be 0.5 can come out 0.5000000000000001, when
+  lifelines prints t_{k+1}, or 0.49999999999999983, when it prints t_k (checked with lifelines 0.30.3:
+  six deaths at 1…6 give 4, four deaths at 1…4 give 2).
 * Probabilities are compared with 0.5 (and 0.55, 0.45) to within ``PROBABILITY_TOLERANCE`` =
-  sqrt(machine epsilon), R's tolerance, so a product that should be exactly 0.5 is treated as 0.5.
+  sqrt(machine epsilon), R's tolerance, so a product that should be exactly 0.5 is treated as 0.5
+  (except in the lifelines convention, which has no tolerance).
+* Log-rank tests are R's ``survdiff`` (any number of groups, strata, groups without expected events
+  left out of df); rows with a missing time, event, group or stratum are dropped and counted
+  (``n_dropped``), never made into a group.
 """
 
 from __future__ import annotations
@@ -73,6 +82,16 @@ __all__ = [
     "format_p_value",
 ]
 
+__all__ = [
+    "FollowUp", "LogRankResult", "MedianEstimate", "MEDIAN_CONVENTIONS", "MEDIAN_INTERVAL_METHODS", "ci_bands",
+    "collett_density", "collett_points", "first_time_at_or_below", "format_p_value", "implied_uncensored_n",
+    "km_fit", "km_table", "logrank", "logrank_chisq", "logrank_components", "logrank_trend",
+    "loglog_interval_center", "median_brookmeyer_crowley", "median_by_convention", "median_first_below",
+    "median_followup", "median_intervals", "median_spss", "median_spss_steps", "numbers_at_risk",
+    "r_quantile_time", "subgroup_table", "survival_at", "survival_at_transforms", "uncensored_loglog_interval",
+    "z_value",
+]
+
 MEDIAN_PROBABILITY = 0.5
 COLLETT_EPSILON = 0.05  # Collett's ε: density from the times where S crosses 0.5 + ε and 0.5 − ε
 PROBABILITY_TOLERANCE = math.sqrt(np.finfo(float).eps)  # R survival's tolerance in quantile.survfit
@@ -105,6 +124,10 @@ class LogRankResult:
     n: tuple = ()
     events: tuple = ()
     reason: str = ""
+    observed: tuple = ()  # events per group (summed over strata)
+    expected: tuple = ()  # expected events per group under equal hazards (summed over strata)
+    n_dropped: int = 0  # rows left out for a missing time, event, group or stratum
+    stratified: bool = False
 
 
 @dataclass(frozen=True)
@@ -420,56 +443,125 @@ def _levels(values: pd.Series, order: Sequence | None = None) -> list:
 # Log-rank and the subgroup table
 
 
+def logrank_components(time: np.ndarray, event: np.ndarray, codes: np.ndarray, k: int | None = None,
+                       strata: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed and expected events per group and the variance matrix of O − E, summed over strata (R survdiff).
+
+    Per distinct time t (within a stratum) with n at risk and d deaths, group g with n_g at risk:
+    E_g = Σ d·n_g/n, V_gh = Σ d·(n − d)/(n − 1)·(n_g/n)·(δ_gh − n_h/n) (Peto & Peto 1972; the
+    hypergeometric variance). Counts per time and group with numpy, no per-time Python loop.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    k = int(codes.max()) + 1 if k is None else k
+    strata = np.zeros(len(codes), dtype=np.int64) if strata is None else np.asarray(strata, dtype=np.int64)
+    observed, expected, variance = np.zeros(k), np.zeros(k), np.zeros((k, k))
+    for level in np.unique(strata):
+        chosen = strata == level
+        times, position = np.unique(np.asarray(time, dtype=float)[chosen], return_inverse=True)
+        cell = position.ravel() * k + codes[chosen]
+        leaving = np.bincount(cell, minlength=times.size * k).reshape(-1, k).astype(float)
+        deaths = np.bincount(cell, weights=np.asarray(event, dtype=float)[chosen],
+                             minlength=times.size * k).reshape(-1, k)
+        at_risk = leaving[::-1].cumsum(axis=0)[::-1]
+        n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(n > 1, (n - d) / (n - 1), 1.0) * d / n ** 2
+        observed += deaths.sum(axis=0)
+        expected += (at_risk * (d / n)[:, None]).sum(axis=0)
+        variance += np.diag((factor * n) @ at_risk) - (at_risk * factor[:, None]).T @ at_risk
+    return observed, expected, variance
+
+
+def _survdiff_chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray) -> tuple[float, int]:
+    """R survdiff's chi-square and df: groups with expected > 0 kept, the first of them left out of the form."""
+    kept = np.flatnonzero(expected > 0)
+    if kept.size < 2:
+        return math.nan, 0
+    rest = kept[1:]
+    difference = (observed - expected)[rest]
+    return float(difference @ np.linalg.pinv(variance[np.ix_(rest, rest)]) @ difference), int(kept.size - 1)
+
+
 def logrank_chisq(time: np.ndarray, event: np.ndarray, codes: np.ndarray) -> float:
-    """The log-rank chi-square of groups numbered 0…k−1, computed as lifelines' ``multivariate_logrank_test``.
+    """The log-rank chi-square of groups numbered 0…k−1 (R survdiff, and lifelines' ``multivariate_logrank_test``)."""
+    return _survdiff_chisq(*logrank_components(time, event, codes))[0]
 
-    Counts per distinct time and group (numpy, no per-time Python loop); the variance's factor
-    (n − d)/(n − 1) is 1 where lifelines replaces an infinite or undefined one; the last group is
-    left out of the quadratic form, with a pseudo-inverse, as lifelines does.
+
+def _complete_groups(time, event, group, strata) -> tuple[pd.DataFrame, int]:
+    """Rows with time, event, group (and stratum) all present, and how many rows were dropped."""
+    frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=float),
+                          "group": group.to_numpy() if isinstance(group, pd.Series) else list(group)})
+    if isinstance(group, pd.Series) and isinstance(group.dtype, pd.CategoricalDtype):
+        frame["group"] = pd.Categorical(group.to_numpy(), categories=group.cat.categories)
+    if strata is not None:
+        frame["stratum"] = strata.to_numpy() if isinstance(strata, pd.Series) else list(strata)
+    complete = frame.dropna().reset_index(drop=True)
+    return complete.astype({"event": int}), len(frame) - len(complete)
+
+
+def logrank(time: Sequence[float], event: Sequence[int], group: Sequence, strata: Sequence | None = None,
+            order: Sequence | None = None) -> LogRankResult:
+    """Log-rank test of k ≥ 2 groups, optionally stratified, as R ``survdiff(Surv(time, event) ~ group + strata(s))``.
+
+    Rows with a missing time, event, group or stratum are dropped and counted (``n_dropped``). df is
+    R's: the groups with expected events > 0, minus one. Without any event there is nothing to
+    compare: χ² and P are NaN and ``reason`` says so. The statistic is computed from counts per time
+    and group (:func:`logrank_components`), a hundred times faster than lifelines' and equal to R's.
     """
-    k = int(codes.max()) + 1
-    times, position = np.unique(np.asarray(time, dtype=float), return_inverse=True)
-    cell = position.ravel() * k + codes
-    leaving = np.bincount(cell, minlength=times.size * k).reshape(-1, k).astype(float)
-    deaths = np.bincount(cell, weights=np.asarray(event, dtype=float), minlength=times.size * k).reshape(-1, k)
-    at_risk = leaving[::-1].cumsum(axis=0)[::-1]
-    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(n > 1, (n - d) / (n - 1), 1.0) * d / n ** 2
-    difference = deaths.sum(axis=0) - (at_risk * (d / n)[:, None]).sum(axis=0)
-    variance = np.diag((factor * n) @ at_risk) - (at_risk * factor[:, None]).T @ at_risk
-    kept = difference[:-1]
-    return float(kept @ np.linalg.pinv(variance[:-1, :-1]) @ kept)
-
-
-def logrank(time: Sequence[float], event: Sequence[int], group: Sequence) -> LogRankResult:
-    """Log-rank chi-square, df = k − 1 and P for k ≥ 2 groups (the statistic of lifelines' ``multivariate_logrank_test``).
-
-    Same statistic as R ``survdiff`` (a group without events still counts); R lowers df only for a
-    group with zero expected events (nobody at risk at any event time), which lifelines does not.
-    Without any event there is nothing to compare: χ² and P are NaN and ``reason`` says so.
-    The chi-square comes from :func:`logrank_chisq`, lifelines' formulas on counts: equal to lifelines'
-    to 1e-9 and to R's (tests), and a hundred times faster (lifelines builds pandas tables per time,
-    80 ms for 113 patients, minutes at a million; the book runs over a hundred tests per build).
-    """
-    frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=int),
-                          "group": group if isinstance(group, pd.Series) else list(group)}).reset_index(drop=True)
-    levels = _levels(frame["group"])
+    frame, dropped = _complete_groups(time, event, group, strata)
+    levels = _levels(frame["group"], order)
     if len(levels) < 2:
         raise ValueError(f"log-rank needs at least two groups, got {levels}")
-    codes = np.unique(frame["group"].astype(str).to_numpy(), return_inverse=True)[1].ravel()
+    codes = pd.Categorical(frame["group"], categories=levels).codes.astype(np.int64)
+    stratum_codes = (pd.Categorical(frame["stratum"]).codes.astype(np.int64) if strata is not None else None)
+    observed, expected, variance = logrank_components(frame["time"].to_numpy(), frame["event"].to_numpy(), codes,
+                                                      len(levels), stratum_codes)
     testable = bool(frame["event"].any())
-    chisq = logrank_chisq(frame["time"].to_numpy(), frame["event"].to_numpy(), codes) if testable else math.nan
-    by_group = frame.groupby("group", observed=True)
+    chisq, df = _survdiff_chisq(observed, expected, variance) if testable else (math.nan, len(levels) - 1)
+    counts = np.bincount(codes, minlength=len(levels))
     return LogRankResult(
         chisq=chisq,
-        df=len(levels) - 1,
-        p=float(chi2.sf(chisq, len(levels) - 1)) if testable else math.nan,
+        df=df,
+        p=float(chi2.sf(chisq, df)) if testable and df > 0 else math.nan,
         groups=tuple(levels),
-        n=tuple(int(by_group.size()[level]) for level in levels),
-        events=tuple(int(by_group["event"].sum()[level]) for level in levels),
+        n=tuple(int(c) for c in counts),
+        events=tuple(int(o) for o in observed),
         reason="" if testable else NO_EVENTS_TO_COMPARE,
+        observed=tuple(float(o) for o in observed),
+        expected=tuple(float(e) for e in expected),
+        n_dropped=dropped,
+        stratified=strata is not None,
     )
+
+
+def logrank_trend(time: Sequence[float], event: Sequence[int], group: Sequence, scores: Sequence[float] | None = None,
+                  strata: Sequence | None = None, order: Sequence | None = None) -> LogRankResult:
+    """Log-rank test for trend across ordered groups: χ² = (sᵀ(O − E))² / (sᵀ V s) on 1 df.
+
+    s are the groups' scores (default 1, 2, …, k in ``order``, or in sorted/categorical order);
+    O, E and V are those of the (stratified) log-rank test (Collett 2015, §2.6.5). Rows with a missing
+    value are dropped and counted, as in :func:`logrank`.
+    """
+    frame, dropped = _complete_groups(time, event, group, strata)
+    levels = _levels(frame["group"], order)
+    if len(levels) < 2:
+        raise ValueError(f"a trend test needs at least two groups, got {levels}")
+    weights = np.arange(1.0, len(levels) + 1) if scores is None else np.asarray(scores, dtype=float)
+    if weights.size != len(levels):
+        raise ValueError(f"{weights.size} scores for {len(levels)} groups {levels}")
+    codes = pd.Categorical(frame["group"], categories=levels).codes.astype(np.int64)
+    stratum_codes = (pd.Categorical(frame["stratum"]).codes.astype(np.int64) if strata is not None else None)
+    observed, expected, variance = logrank_components(frame["time"].to_numpy(), frame["event"].to_numpy(), codes,
+                                                      len(levels), stratum_codes)
+    testable = bool(frame["event"].any())
+    denominator = float(weights @ variance @ weights)
+    chisq = float((weights @ (observed - expected)) ** 2 / denominator) if testable and denominator > 0 else math.nan
+    return LogRankResult(
+        chisq=chisq, df=1, p=float(chi2.sf(chisq, 1)) if math.isfinite(chisq) else math.nan, groups=tuple(levels),
+        n=tuple(int(c) for c in np.bincount(codes, minlength=len(levels))),
+        events=tuple(int(o) for o in observed), reason="" if testable else NO_EVENTS_TO_COMPARE,
+        observed=tuple(float(o) for o in observed), expected=tuple(float(e) for e in expected),
+        n_dropped=dropped, stratified=strata is not None)
 
 
 SUBGROUP_COLUMNS = [
@@ -489,11 +581,12 @@ def subgroup_table(
 ) -> pd.DataFrame:
     """Tables S1/S2 rows for one factor: n, events, SPSS median (CI), log-rank P, Cox HR vs the first level.
 
-    Rows with a missing time, event or factor are left out. The HR comes from one univariable Cox
+    Rows with a missing time, event or factor are left out and counted (``attrs["n_dropped"]``). The HR comes from one univariable Cox
     model with an indicator per non-reference level (Wald CI); the reference row has HR 1.
     With a single level, the log-rank P and HRs are NaN and a ModelWarning is issued.
     """
     data = df[[time_col, event_col, factor_col]].dropna()
+    dropped = len(df) - len(data)
     levels = _levels(data[factor_col], order)
     data = data.assign(**{factor_col: pd.Categorical(data[factor_col], categories=levels)})  # fast level masks
     rows = []
@@ -509,10 +602,14 @@ def subgroup_table(
                       ModelWarning, stacklevel=2)
         for column in ("logrank_p", "hr", "hr_lower", "hr_upper", "hr_p"):
             out[column] = math.nan
-        return out[SUBGROUP_COLUMNS]
+        out = out[SUBGROUP_COLUMNS]
+        out.attrs["n_dropped"] = dropped
+        return out
     out["logrank_p"] = logrank(data[time_col], data[event_col], data[factor_col]).p
     out = out.join(_hazard_ratios_vs_first(data, time_col, event_col, factor_col, levels, ties, alpha), on="level")
-    return out[SUBGROUP_COLUMNS]
+    out = out[SUBGROUP_COLUMNS]
+    out.attrs["n_dropped"] = dropped
+    return out
 
 
 def _hazard_ratios_vs_first(
@@ -537,17 +634,70 @@ def _hazard_ratios_vs_first(
 
 MEDIAN_INTERVAL_METHODS = (
     ("symmetric, SE by Collett's density", "spss", "SPSS (Kaplan-Meier procedure)"),
-    ("Brookmeyer-Crowley, log band", "log", "R survfit (default)"),
-    ("Brookmeyer-Crowley, log-log band", "log-log", "Stata stci, lifelines"),
+    ("Brookmeyer-Crowley, log band", "log", "R survfit (default; midpoint of a plateau at 0.5)"),
+    ("Brookmeyer-Crowley, log-log band", "log-log",
+     "Stata stci, lifelines (first time S <= 0.5; lifelines without a rounding tolerance)"),
     ("Brookmeyer-Crowley, plain band", "plain", "R survfit(conf.type = 'plain')"),
 )
+# The median each program prints, where S(t) = 0.5 over an interval [t_k, t_k+1) included:
+# convention -> (rule, interval). See the module docstring.
+MEDIAN_CONVENTIONS = {
+    "R": ("midpoint of a plateau at 0.5: (t_k + t_k+1) / 2 (quantile.survfit)", "log"),
+    "SPSS": ("first time with S(t) <= 0.5: t_k", "spss"),
+    "Stata": ("first time with S(t) <= 0.5: t_k (stci)", "log-log"),
+    "lifelines": ("first time whose computed S(t) <= 0.5, no tolerance: t_k or t_k+1 by rounding", "log-log"),
+}
+
+
+def median_first_below(time: Sequence[float], event: Sequence[int], transform: str = "log-log",
+                       alpha: float = DEFAULT_ALPHA, tolerance: float = PROBABILITY_TOLERANCE,
+                       band_at_zero: float = math.nan) -> MedianEstimate:
+    """Median = first time with S(t) ≤ 0.5 (+ ``tolerance``), limits where the pointwise bands first do the same.
+
+    With the default tolerance this is Stata's ``stci`` rule; with ``tolerance=0``, the log-log band
+    and ``band_at_zero=0`` (lifelines sets both limits to 0 where S = 0, where R has none) it is
+    lifelines' ``median_survival_time_`` and ``median_survival_times(confidence_interval_)``.
+    """
+    table = km_table(time, event)
+    times = table.index.to_numpy(float)
+    surv = table["survival"].to_numpy(float)
+    lower_band, upper_band = ci_bands(surv, table["greenwood"].to_numpy(float), transform, alpha)
+    lower_band = np.where(surv == 0, band_at_zero, lower_band)
+    upper_band = np.where(surv == 0, band_at_zero, upper_band)
+
+    def first(curve: np.ndarray) -> float:
+        hits = np.flatnonzero(np.nan_to_num(curve, nan=np.inf) <= MEDIAN_PROBABILITY + tolerance)
+        return float(times[hits[0]]) if hits.size else math.nan
+
+    estimate = first(surv)
+    return MedianEstimate(estimate, first(lower_band), first(upper_band),
+                          f"first time S <= 0.5, Brookmeyer-Crowley ({transform})", reached=not math.isnan(estimate))
+
+
+def median_by_convention(time: Sequence[float], event: Sequence[int], convention: str,
+                         alpha: float = DEFAULT_ALPHA) -> MedianEstimate:
+    """The median and interval a program prints: 'R', 'SPSS', 'Stata' or 'lifelines' (:data:`MEDIAN_CONVENTIONS`)."""
+    if convention not in MEDIAN_CONVENTIONS:
+        raise ValueError(f"convention must be one of {list(MEDIAN_CONVENTIONS)}, not {convention!r}")
+    if convention == "R":
+        return median_brookmeyer_crowley(time, event, "log", alpha)
+    if convention == "SPSS":
+        return median_spss(time, event, alpha)
+    if convention == "lifelines":
+        return median_first_below(time, event, "log-log", alpha, tolerance=0.0, band_at_zero=0.0)
+    return median_first_below(time, event, "log-log", alpha)
 
 
 def median_intervals(time: Sequence[float], event: Sequence[int], alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
-    """The median with each interval of MEDIAN_INTERVAL_METHODS: estimate, limits, width, software."""
+    """The median with each interval of MEDIAN_INTERVAL_METHODS: estimate, limits, width, software.
+
+    Each row uses its software's median rule (R's midpoint for the R rows, the first time with
+    S ≤ 0.5 for SPSS and Stata), so the estimates differ only where S(t) = 0.5 over an interval.
+    """
     rows = []
     for method, kind, software in MEDIAN_INTERVAL_METHODS:
         median = (median_spss(time, event, alpha) if kind == "spss"
+                  else median_first_below(time, event, kind, alpha) if kind == "log-log"
                   else median_brookmeyer_crowley(time, event, kind, alpha))
         rows.append({"method": method, "software": software, "median": median.estimate,
                      "lower": median.lower, "upper": median.upper, "width": median.upper - median.lower})
