@@ -6,10 +6,15 @@ pydata theme logs another when no colour mode was stored yet. Both are harmless 
 is part of the book's tests, so they are removed here rather than ignored there. The root
 ``index.html`` that Jupyter Book writes is a bare redirect, for which a browser may ask the server for
 ``/favicon.ico``: the book's icon is copied there so that the request does not fail.
+
+The pydata theme writes the book's title (``docstitle``) into every page's navigation bar without
+escaping it, so a title holding HTML would run in every page (``aice rerun --title`` takes any text):
+the title is given to the theme escaped, as its logo text.
 """
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,14 @@ def _unique_scripts(app: Any, pagename: str, templatename: str, context: dict, d
     scripts[:] = unique  # in place: Sphinx restores the shared list after each page
 
 
+def _escaped_title(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Give the theme the book's title HTML-escaped as the navigation bar's text (it prints it unescaped)."""
+    title = context.get("docstitle")
+    logo = context.get("theme_logo")
+    if title and isinstance(logo, dict) and not logo.get("text"):
+        context["theme_logo"] = {**logo, "text": html.escape(str(title))}
+
+
 def _copy_favicon_to_root(app: Any, exception: Exception | None) -> None:
     """Copy the configured favicon to the output's root as favicon.ico (a PNG there is fine for browsers)."""
     favicon = app.config.html_favicon
@@ -50,5 +63,6 @@ def setup(app: Any) -> dict[str, Any]:
     # that tells Sphinx they hold equations, which leaves their formulas as raw TeX.
     app.set_html_assets_policy("always")
     app.connect("html-page-context", _unique_scripts, priority=900)
+    app.connect("html-page-context", _escaped_title)
     app.connect("build-finished", _copy_favicon_to_root)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
