@@ -643,7 +643,7 @@ class ChapterRunner:
         run = ChapterRun(name, output, time.perf_counter() - started, peak_mb)
         if returncode != 0:
             raise ChapterFailed(f"chapter {name} failed: {chapter_error(output, stderr)}")
-        run.warnings = prepared_notebook(output)
+        run.warnings = prepared_notebook(output, min_cell)
         return run
 
     def executed_once(self, name: str, data_dir: Path, columns: Mapping[str, tuple[str, ...]], output: Path,
@@ -721,9 +721,12 @@ def chapter_error(output: Path, stderr: str) -> str:
     return lines[-1] if lines else "papermill failed without a message"
 
 
-def prepared_notebook(path: Path) -> list[str]:
+def prepared_notebook(path: Path, min_cell: int = 0) -> list[str]:
     """Hide the injected parameters cell, take warnings (stderr) off the page, put the rerun's banner under the
-    title; return the warnings, one line each."""
+    title, write counts below ``min_cell`` in the notes (Markdown outputs) as "<min_cell"; return the warnings,
+    one line each."""
+    from aice_helpers.tables import masked_count_phrases
+
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(RERUN_BANNER))
     warnings = []
@@ -734,8 +737,11 @@ def prepared_notebook(path: Path) -> list[str]:
         kept = []
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                warnings += [f"cell {index}: {line[:MAX_WARNING_CHARS]}" for line in warning_lines(output.get("text", ""))]
+                warnings += [f"cell {index}: {masked_count_phrases(line[:MAX_WARNING_CHARS], min_cell)}"
+                             for line in warning_lines(output.get("text", ""))]
             else:
+                if "text/markdown" in output.get("data", {}):
+                    output["data"]["text/markdown"] = masked_count_phrases(output["data"]["text/markdown"], min_cell)
                 kept.append(output)
         if "outputs" in cell:
             cell["outputs"] = kept
