@@ -327,6 +327,8 @@ def within(path: Path, folder: Path) -> bool:
 def checked_out_dir(out: Path, data: Path | None = None, mapping: Path | None = None) -> Path:
     """Return the output folder, resolved; raise RerunError when it is, holds or lies inside the input or the
     project's own folders, or when it exists and holds anything but an earlier rerun's output."""
+    if out.expanduser().is_symlink():
+        raise RerunError(f"--out {out} is a symbolic link; give the folder itself")
     out = out.expanduser().resolve()
     for forbidden in FORBIDDEN_OUTPUTS:
         forbidden = forbidden.resolve()
@@ -346,7 +348,7 @@ def checked_out_dir(out: Path, data: Path | None = None, mapping: Path | None = 
                              "writes where its input is: choose another folder")
         if not inside and path.parent == out:
             raise RerunError(f"--out {out} is the folder of the mapping file ({path}); choose another folder")
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    if out.exists() and not out.is_dir():
         raise RerunError(f"--out {out} exists and is not a folder; choose a new or empty folder")
     if out.exists():
         entries = {entry.name for entry in out.iterdir()}
