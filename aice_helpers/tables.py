@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Sequence
 
@@ -414,9 +415,22 @@ def masked_small_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
                                                                 index=table.index, columns=table.columns)
     if not (hidden.to_numpy().any() or percent.to_numpy().any()):
         return table
-    shown = table.astype(object)
-    shown = shown.mask(small, suppressed_count(min_cell))
-    return shown.mask((secondary | percent | beside) & ~small, SUPPRESSED_PERCENT)
+    marked = (secondary | percent | beside) & ~small
+    changed = [column for column in columns if small[column].any() or marked[column].any()]
+    shown = table.copy()
+    for column in changed:  # only these turn to text; floats in them keep the display precision
+        cells = table[column].map(displayed_float).astype(object)
+        cells = cells.mask(small[column], suppressed_count(min_cell))
+        shown[column] = cells.mask(marked[column], SUPPRESSED_PERCENT)
+    return shown
+
+
+def displayed_float(value: object) -> object:
+    """Return a float as pandas would display it (``display.precision`` decimals), other values unchanged:
+    a column holding text marks is no longer formatted by pandas, and must not show a value's every digit."""
+    if isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.{pd.get_option('display.precision')}f}"
+    return value
 
 
 def count_value(value: object, whole: bool = True) -> float | None:
