@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_rerun_arguments(rerun)
 
-    validate = commands.add_parser("validate", help="check a data folder against the data contract")
-    validate.add_argument("--data", type=Path, default=DATA_DIR, help="folder holding the CSV files")
+    validate = commands.add_parser("validate", help="check a data folder (or one cohort CSV) against the data contract")
+    validate.add_argument("--data", type=Path, default=DATA_DIR,
+                          help="folder holding the CSV files, or one patient-level CSV checked as the cohort file")
 
     scorecard = commands.add_parser("scorecard", help="set every published number beside the reproduced one")
     scorecard.add_argument("--data", type=Path, default=DATA_DIR, help="folder holding the CSV files")
@@ -86,9 +87,53 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_validate(data: Path) -> int:
+    """Check a data folder, or one CSV file as the cohort file; return the exit status (report on stderr)."""
+    from aice_helpers.contract import (  # reason: the command loads only the layer it runs, so --help stays fast
+        COHORT_FILE,
+        CONTRACT,
+    )
+    from aice_helpers.data import (  # reason: the command loads only the layer it runs, so --help stays fast
+        DataValidationError,
+        load_dataset,
+        load_table,
+        terminal_text,
+    )
+
+    try:
+        if data.is_file():
+            cohort = load_table(data, CONTRACT[COHORT_FILE])
+        elif data.exists() and not data.is_dir():
+            print(f"{terminal_text(str(data))}: is not a regular file or a folder (a pipe or a device?); only regular "
+                  "files are read", file=sys.stderr)
+            return 1
+        else:
+            cohort = load_dataset(data).cohort
+    except DataValidationError as error:
+        print(terminal_text(str(error)), file=sys.stderr)
+        return 1
+    print(f"{terminal_text(str(data))}: valid ({len(cohort)} patients)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one command and return its exit status."""
+    """Run one command and return its exit status; an operating-system error (a folder that cannot be read)
+    is reported as one sentence, without a traceback."""
     args = build_parser().parse_args(argv)
+    try:
+        return run_command(args)
+    except OSError as error:
+        from aice_helpers.data import (
+            terminal_text,  # reason: the command loads only the layer it runs, so --help stays fast
+        )
+
+        where = f"{error.filename}: " if error.filename else ""
+        print(terminal_text(f"aice {args.command}: {where}{error.strerror or error}"), file=sys.stderr)
+        return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the command ``args`` name; return its exit status."""
     if args.command == "generate":
         return run_generate(args)
     if args.command == "rerun":
@@ -98,18 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_rerun(args)
     if args.command == "validate":
-        from aice_helpers.data import (  # reason: the command loads only the layer it runs, so --help stays fast
-            DataValidationError,
-            load_dataset,
-        )
-
-        try:
-            dataset = load_dataset(args.data)
-        except DataValidationError as error:
-            print(error, file=sys.stderr)
-            return 1
-        print(f"{args.data}: valid ({len(dataset.cohort)} patients)")
-        return 0
+        return run_validate(args.data)
     if args.command == "scorecard":
         from aice_helpers.paper.scorecard import (
             run_scorecard,  # reason: the command loads only the layer it runs, so --help stays fast

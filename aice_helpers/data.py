@@ -22,7 +22,11 @@ import gc
 import io
 import math
 import numbers
+import os
+import stat
+import unicodedata
 import warnings
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +42,8 @@ from aice_helpers.contract import (
     CONTRACT,
     PROCEDURES_FILE,
     Column,
+    Limits,
+    limited_contract,
 )
 
 __all__ = [
@@ -46,6 +52,12 @@ __all__ = [
     "DataValidationError",
     "Dataset",
     "Finding",
+    "ReadRefused",
+    "bounded_bytes",
+    "check_regular_file",
+    "input_size_limit",
+    "named_characters",
+    "terminal_text",
     "load_adverse_events",
     "load_cohort",
     "load_dataset",
@@ -72,6 +84,10 @@ MISSING_VALUE = "required value is missing (empty cell)"
 PANDERA_CONCAT_WARNING = "The behavior of DataFrame concatenation with empty or all-NA entries"
 
 SNIFF_BYTES = 8192
+MAX_INPUT_BYTES = 4 * 1024**3  # a million patients' cohort is about 0.2 GB; AICE_MAX_INPUT_BYTES overrides
+MAX_INPUT_BYTES_ENV = "AICE_MAX_INPUT_BYTES"
+READ_CHUNK_BYTES = 1 << 24
+MAX_NAMED_CHARACTERS = 5
 BINARY_SIGNATURES: dict[bytes, str] = {
     b"PK\x03\x04": "a zip archive (an Excel .xlsx or .ods workbook?)",
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel .xls workbook",
@@ -184,7 +200,8 @@ class UnreadableFile(Exception):
 
 
 def load_dataset(folder: Path | str, required: tuple[str, ...] = ALL_FILES,
-                 required_columns: Mapping[str, Collection[str]] | None = None) -> Dataset:
+                 required_columns: Mapping[str, Collection[str]] | None = None,
+                 limits: Limits | None = None) -> Dataset:
     """Return the validated contract tables in ``folder``; the cohort file is always required.
 
     ``required_columns`` maps a file name to the only contract columns that file must have; its
@@ -200,7 +217,7 @@ def load_dataset(folder: Path | str, required: tuple[str, ...] = ALL_FILES,
         raise DataValidationError([Finding(str(folder), "data folder not found")])
     needed = {COHORT_FILE, *required}
     tables = {name: read_table(folder / name, columns, name in needed, columns_by_file.get(name))
-              for name, columns in CONTRACT.items()}
+              for name, columns in limited_contract(limits).items()}
     findings = [finding for table in tables.values() for finding in table.findings]
     findings += cross_file_findings(tables)
     if findings:
@@ -285,7 +302,7 @@ def report(findings: Sequence[Finding]) -> str:
     """Return the human-readable report: a heading, then one line per finding."""
     count = f"{len(findings)} problem{'s' if len(findings) != 1 else ''}"
     heading = f"The data does not follow the data contract: {count} ({ROW_CONVENTION})"
-    return "\n".join([heading, *(f"  {finding}" for finding in findings)])
+    return "\n".join([heading, *(f"  {terminal_text(str(finding))}" for finding in findings)])
 
 
 # ----------------------------------------------------------------------------- reading
@@ -317,16 +334,102 @@ def read_table(path: Path, columns: tuple[Column, ...], required: bool,
 
 
 def file_bytes(path: Path) -> bytes:
-    """Return the bytes of the file at ``path``, opened read-only."""
-    if path.is_dir():
-        raise UnreadableFile(Finding(path.name, "is a folder, expected a CSV file"))
+    """Return the bytes of the file at ``path``, opened read-only (a regular file, within the size limit)."""
     try:
-        with path.open("rb") as handle:
-            return handle.read()
+        return bounded_bytes(path)
+    except ReadRefused as refused:
+        raise UnreadableFile(Finding(path.name, refused.problem)) from None
+
+
+# ----------------------------------------------------------------------------- safe reading and printing
+
+
+class ReadRefused(Exception):
+    """A path that is not read: not a regular file, too large, missing or not permitted; ``problem`` says why."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"{terminal_text(str(path))}: {problem}")
+
+
+FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def input_size_limit(environ: Mapping[str, str] = os.environ) -> int:
+    """Return the largest input file read, in bytes (``AICE_MAX_INPUT_BYTES``, else MAX_INPUT_BYTES)."""
+    text = environ.get(MAX_INPUT_BYTES_ENV, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else MAX_INPUT_BYTES
+
+
+def check_regular_file(path: Path, status: os.stat_result, limit: int) -> None:
+    """Raise ReadRefused unless ``status`` is a regular file of at most ``limit`` bytes."""
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in FILE_KINDS if test(status.st_mode)), "not a regular file")
+        expected = "a CSV file" if kind == "a folder" else "a regular file"
+        raise ReadRefused(path, f"is {kind}, expected {expected}; only regular files are read")
+    if status.st_size > limit:
+        raise ReadRefused(path, f"is {status.st_size:,} bytes, more than the {limit:,} bytes read at most "
+                                f"(set {MAX_INPUT_BYTES_ENV} to allow larger files)")
+
+
+def bounded_bytes(path: Path | str, limit: int | None = None) -> bytes:
+    """Return the bytes of a regular file of at most ``limit`` bytes; raise ReadRefused with a sentence otherwise.
+
+    The file is opened without blocking (a FIFO would wait for a writer for ever) and checked with fstat on
+    the open descriptor, so a symbolic link to a device or a pipe is refused, not read.
+    """
+    path = Path(path)
+    limit = input_size_limit() if limit is None else limit
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise UnreadableFile(Finding(path.name, f"file not found in {path.parent}")) from None
+        raise ReadRefused(path, f"file not found in {terminal_text(str(path.parent))}") from None
     except OSError as error:
-        raise UnreadableFile(Finding(path.name, f"cannot be read: {error.strerror}")) from None
+        raise ReadRefused(path, f"cannot be read: {error.strerror}") from None
+    try:
+        check_regular_file(path, os.fstat(descriptor), limit)
+        chunks, size = [], 0
+        while chunk := os.read(descriptor, READ_CHUNK_BYTES):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise ReadRefused(path, f"grew beyond the {limit:,} bytes read at most while it was read")
+        return b"".join(chunks)
+    except OSError as error:
+        raise ReadRefused(path, f"cannot be read: {error.strerror}") from None
+    finally:
+        os.close(descriptor)
+
+
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def terminal_text(text: str) -> str:
+    """Return ``text`` safe to print on a terminal: control, format (bidi, zero-width) and unassigned
+    characters other than newline shown as escapes (``\\x1b``, ``\\u202e``), so none acts on the screen."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(character if character == "\n" or (character.isprintable() and unicodedata.category(character)
+                                                         not in INVISIBLE_CATEGORIES) else escaped(character)
+                   for character in text)
+
+
+def escaped(character: str) -> str:
+    """Return one character as a Python escape: \\x1b, \\u202e or \\U0001f600."""
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def named_characters(text: str) -> str:
+    """Return the non-ASCII characters of ``text`` named by code point, " (U+0430 CYRILLIC SMALL LETTER A)",
+    so that a look-alike ('mаle' with a Cyrillic a) is told from the ASCII word ("" for ASCII text)."""
+    if text.isascii():
+        return ""
+    names = [f"U+{ord(c):04X} {unicodedata.name(c, 'UNNAMED CHARACTER')}"
+             for c in distinct(c for c in text if not c.isascii())]
+    more = len(names) - MAX_NAMED_CHARACTERS
+    return f" ({', '.join(names[:MAX_NAMED_CHARACTERS])}{f' and {more} more' if more > 0 else ''})"
 
 
 def decoded_text(data: bytes, name: str) -> str:
@@ -336,6 +439,10 @@ def decoded_text(data: bytes, name: str) -> str:
     kind = binary_kind(data)
     if kind:
         raise UnreadableFile(Finding(name, f"is not a CSV text file, it looks like {kind}; {SAVE_AS_CSV}"))
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        problem = f"contains a NUL byte (byte offset {nul}), which a CSV text file cannot hold; {SAVE_AS_CSV}"
+        raise UnreadableFile(Finding(name, problem, line=data.count(b"\n", 0, nul) + 1))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -389,7 +496,7 @@ def header_findings(name: str, header: list[str]) -> list[Finding]:
             if delimiter in header[0]:
                 problem = f"is not comma-separated: the header is one field holding {plural}; {SAVE_AS_CSV}"
                 return [Finding(name, problem, line=1)]
-    repeated = sorted({column for column in header if header.count(column) > 1})
+    repeated = sorted(column for column, count in Counter(header).items() if count > 1)  # linear in the header
     return [Finding(name, "column name appears more than once in the header", (column,), line=1) for column in repeated]
 
 
@@ -707,7 +814,8 @@ def row_patients(frame: pd.DataFrame, indexes: Sequence[int]) -> tuple[str, ...]
     """Return the distinct patient_ids of the rows at ``indexes`` (none if the column is absent)."""
     if PATIENT_ID not in frame:
         return ()
-    return tuple(distinct(str(value) for value in frame.loc[list(indexes), PATIENT_ID] if not pd.isna(value)))
+    return tuple(distinct(terminal_text(str(value)) + named_characters(str(value))
+                          for value in frame.loc[list(indexes), PATIENT_ID] if not pd.isna(value)))
 
 
 def duplicates_text(frame: pd.DataFrame, columns: tuple[str, ...], indexes: Sequence[int]) -> str:
@@ -732,7 +840,7 @@ def not_above_text(frame: pd.DataFrame, column: str, bound: str, index: int) -> 
 def shown(value: object) -> str:
     """Return a value as written in a message: text quoted, whole-number types without decimals."""
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) + named_characters(value)  # repr escapes control characters
     if isinstance(value, numbers.Integral):
         return str(int(value))
     return str(value)

@@ -1,6 +1,6 @@
 """Map a cohort's own column names and category codes onto the data contract (``aice rerun --mapping``).
 
-A mapping file is YAML with up to three keys::
+A mapping file is YAML with up to four keys::
 
     columns:                 # your column name: contract column name, in every file that has it
       Age: age_years
@@ -11,16 +11,20 @@ A mapping file is YAML with up to three keys::
     files:                   # the same two keys for one file only (they win over the shared ones)
       aice_adverse_events.csv:
         columns: {Grade: sir_grade}
+    limits:                  # contract column: wider (or narrower) plausibility limits than the contract's
+      age_years: {min: 0, max: 130}
 
 Every scalar is read as text, as a CSV cell is (YAML's base loader): ``1`` is the text "1", and
 ``yes`` stays "yes" rather than turning into true. A code matches a cell whose text, without the
 spaces around it, is the code; cells without a code are left as they are, for validation to judge.
 A key the format does not know, a target that is not a contract column, or a column the input does
-not have is an error naming the mapping file and the key.
+not have is an error naming the mapping file and the key. The file is read only if it is a regular file
+of at most MAX_MAPPING_BYTES, nested at most MAX_MAPPING_DEPTH levels deep.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,19 +32,26 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from aice_helpers.contract import CONTRACT
+from aice_helpers.contract import CONTRACT, Limits, limited_contract
+from aice_helpers.data import ReadRefused, bounded_bytes, terminal_text
 
 __all__ = [
     "COLUMNS_KEY",
     "VALUES_KEY",
     "FILES_KEY",
+    "LIMITS_KEY",
     "SECTION_KEYS",
     "TOP_LEVEL_KEYS",
+    "LIMIT_KEYS",
+    "MAX_MAPPING_BYTES",
+    "MAX_MAPPING_DEPTH",
     "CONTRACT_COLUMNS",
     "MappingError",
     "FileMapping",
     "ColumnMapping",
     "load_mapping",
+    "nesting_depth",
+    "checked_limits",
     "checked_mapping",
     "file_mapping",
     "text_pairs",
@@ -53,9 +64,12 @@ __all__ = [
     "recoded",
 ]
 
-COLUMNS_KEY, VALUES_KEY, FILES_KEY = "columns", "values", "files"
+COLUMNS_KEY, VALUES_KEY, FILES_KEY, LIMITS_KEY = "columns", "values", "files", "limits"
 SECTION_KEYS = (COLUMNS_KEY, VALUES_KEY)
-TOP_LEVEL_KEYS = (*SECTION_KEYS, FILES_KEY)
+TOP_LEVEL_KEYS = (*SECTION_KEYS, FILES_KEY, LIMITS_KEY)
+LIMIT_KEYS = ("min", "max")
+MAX_MAPPING_BYTES = 1024 * 1024  # a mapping file is a few hundred lines at most
+MAX_MAPPING_DEPTH = 16  # the format nests four levels deep (eight with four-space indentation)
 CONTRACT_COLUMNS: frozenset[str] = frozenset(column.name for columns in CONTRACT.values() for column in columns)
 
 
@@ -78,6 +92,7 @@ class ColumnMapping:
     source: Path
     shared: FileMapping = field(default_factory=FileMapping)
     files: Mapping[str, FileMapping] = field(default_factory=dict)
+    limits: Limits = field(default_factory=dict)
 
     def for_file(self, file_name: str) -> FileMapping:
         """Return the mapping one file gets: the shared part, overridden by that file's own part."""
@@ -94,12 +109,23 @@ def load_mapping(path: Path | str) -> ColumnMapping:
     """Return the mapping in the YAML file at ``path``, or raise MappingError naming the file and key."""
     path = Path(path)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    except FileNotFoundError:
-        raise MappingError(f"{path}: mapping file not found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        text = bounded_bytes(path, MAX_MAPPING_BYTES).decode("utf-8")
+    except ReadRefused as refused:
+        raise MappingError(f"{terminal_text(str(path))}: mapping {refused.problem}") from None
+    except UnicodeDecodeError as error:
+        raise MappingError(f"{terminal_text(str(path))}: not a readable YAML file (not UTF-8 text: {error.reason} "
+                           f"at byte offset {error.start})") from None
+    if "\x00" in text:
+        raise MappingError(f"{terminal_text(str(path))}: not a readable YAML file (it contains a NUL byte)")
+    depth = nesting_depth(text)
+    if depth > MAX_MAPPING_DEPTH:
+        raise MappingError(f"{terminal_text(str(path))}: not a readable mapping file (nested {depth} levels deep; "
+                           f"the format needs at most {MAX_MAPPING_DEPTH})")
+    try:
+        document = yaml.load(text, Loader=yaml.BaseLoader)
+    except (yaml.YAMLError, RecursionError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise MappingError(f"{path}: not a readable YAML file ({first_line})") from None
+        raise MappingError(f"{terminal_text(str(path))}: not a readable YAML file ({terminal_text(first_line)})") from None
     document = {} if document in (None, "") else document
     top = checked_mapping(path, document, "the top level", TOP_LEVEL_KEYS)
     files = checked_mapping(path, top.get(FILES_KEY, {}), FILES_KEY, tuple(CONTRACT))
@@ -109,7 +135,49 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         files={name: file_mapping(path, checked_mapping(path, part, f"{FILES_KEY}: {name}", SECTION_KEYS),
                                   f"{FILES_KEY}: {name}: ", frozenset(column.name for column in CONTRACT[name]))
                for name, part in files.items()},
+        limits=checked_limits(path, top.get(LIMITS_KEY, {})),
     )
+
+
+def nesting_depth(text: str) -> int:
+    """Return an upper bound on how deep a YAML text nests: its deepest run of open brackets, or of
+    indentation steps and list dashes, whichever is larger (one linear pass, no parsing)."""
+    deepest = depth = 0
+    for character in text:
+        if character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth = max(depth - 1, 0)
+    for line in text.splitlines():
+        stripped = line.lstrip(" -")
+        deepest = max(deepest, (len(line) - len(stripped)) // 2 + line[:len(line) - len(stripped)].count("-"))
+    return deepest
+
+
+def checked_limits(path: Path, section: object) -> Limits:
+    """Return the ``limits`` section as {column: (minimum, maximum)}, checked; else raise MappingError."""
+    limits: Limits = {}
+    for column, bounds in checked_mapping(path, section, LIMITS_KEY).items():
+        where = f"{LIMITS_KEY}: {column}"
+        pair = []
+        for key in LIMIT_KEYS:
+            text = checked_mapping(path, bounds, where, LIMIT_KEYS).get(key)
+            try:
+                value = None if text is None else float(str(text).strip())
+            except ValueError:
+                value = math.nan
+            if value is not None and not math.isfinite(value):
+                raise MappingError(f"{path}: {where}: {key}: expected a finite number, found {shown_yaml(text)}")
+            pair.append(value)
+        if None not in pair and pair[0] > pair[1]:
+            raise MappingError(f"{path}: {where}: min {pair[0]:g} is above max {pair[1]:g}")
+        limits[str(column)] = (pair[0], pair[1])
+    try:
+        limited_contract(limits)
+    except KeyError as error:
+        raise MappingError(f"{path}: {LIMITS_KEY}: {error.args[0]}") from None
+    return limits
 
 
 def checked_mapping(path: Path, value: object, where: str, allowed: tuple[str, ...] | None = None) -> dict:
@@ -161,7 +229,7 @@ def shown_yaml(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return terminal_text(repr(value))
 
 
 # ----------------------------------------------------------------------------- applying

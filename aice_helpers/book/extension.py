@@ -6,10 +6,16 @@ pydata theme logs another when no colour mode was stored yet. Both are harmless 
 is part of the book's tests, so they are removed here rather than ignored there. The root
 ``index.html`` that Jupyter Book writes is a bare redirect, for which a browser may ask the server for
 ``/favicon.ico``: the book's icon is copied there so that the request does not fail.
+
+The pydata theme writes the book's title (``docstitle``) into every page's navigation bar without
+escaping it, and sphinx-book-theme prints the front page's and each page's title as plain text without
+escaping, so a title holding HTML would run in every page (``aice rerun --title`` takes any text): those
+titles are handed to the templates escaped.
 """
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 from typing import Any
@@ -39,6 +45,21 @@ def _unique_scripts(app: Any, pagename: str, templatename: str, context: dict, d
     scripts[:] = unique  # in place: Sphinx restores the shared list after each page
 
 
+def _escaped_title(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Give the themes the book's and the page's titles HTML-escaped where their templates print them unescaped:
+    the navigation bar's text and the search page's <title> (pydata), the home link and the print heading
+    (sphinx-book-theme's ``root_title`` and ``pagetitle``, plain text from ``astext()``)."""
+    title = context.get("docstitle")
+    logo = context.get("theme_logo")
+    if title and isinstance(logo, dict) and not logo.get("text"):
+        context["theme_logo"] = {**logo, "text": html.escape(str(title))}
+    if title and pagename == "search" and not context.get("title"):
+        context["title"] = html.escape(str(title))
+    for key in ("root_title", "pagetitle"):
+        if isinstance(context.get(key), str):
+            context[key] = html.escape(context[key])
+
+
 def _copy_favicon_to_root(app: Any, exception: Exception | None) -> None:
     """Copy the configured favicon to the output's root as favicon.ico (a PNG there is fine for browsers)."""
     favicon = app.config.html_favicon
@@ -56,5 +77,6 @@ def setup(app: Any) -> dict[str, Any]:
     # that tells Sphinx they hold equations, which leaves their formulas as raw TeX.
     app.set_html_assets_policy("always")
     app.connect("html-page-context", _unique_scripts, priority=900)
+    app.connect("html-page-context", _escaped_title, priority=900)  # after the themes set their titles
     app.connect("build-finished", _copy_favicon_to_root)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,17 +13,31 @@ The command works in four steps, and writes nothing to DIR unless all of them su
    page says what they lack. Python warnings a chapter writes are taken off its page and listed on
    the front page; an error stops the command with the chapter's name and the message.
 3. Render the book (its own ``_config.yml`` and ``_toc.yml``) with ``jupyter-book build -W -n
-   --keep-going`` in a staging folder beside DIR.
-4. Move the staging folder to DIR. The patient-level copies are deleted whatever happens.
+   --keep-going`` in a staging folder.
+4. Move the staging folder to DIR.
+
+The private copy and the staging folder live in ONE temporary folder (``private_workspace``), removed on
+success, failure, Ctrl-C, SIGTERM and SIGHUP: the signals are turned into an exception that unwinds
+every step, and the chapters' processes (papermill and its kernel, which runs in a session of its own)
+are ended with their whole process tree.
+
+DIR is refused when it is, holds or lies inside the input, or the project's own folders, or when it exists
+and holds anything but an earlier rerun's output (``MARKER_FILE`` and the entries a rerun writes); a rerun
+replaces only such a folder. Everything the user passes (``--title``, warnings, free text in the data)
+reaches a page as escaped text (``myst_text``), never as MyST, Jinja, HTML or a path.
 
 What is published is aggregates only: chapters show counts, rates and model estimates, never rows;
 figures that draw one mark per patient (waterfall, swimmer) are left out of reruns; ``--min-cell N``
-shows table counts from 1 to N - 1 as "<N".
+applies statistical disclosure control (see ``book/rerun.md`` and ``tables.masked_small_counts``): free-text
+categories of fewer than N patients are merged into "Other" before any chapter runs, small counts are
+shown as "<N" with a complementary cell suppressed beside each, and survival curves and numbers at risk
+stop where fewer than N patients remain at risk.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -60,6 +74,7 @@ from aice_helpers.data import (
     finding_order,
     load_dataset,
     read_records,
+    terminal_text,
     text_frame,
 )
 from aice_helpers.mapping import (
@@ -237,7 +252,16 @@ MEMORY_POLL_SECONDS = 0.5
 KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 KERNEL_START_ATTEMPTS = 3
 WARNING_LINE = re.compile(r"(\b\w*Warning: .*)$", re.MULTILINE)
-FORBIDDEN_OUTPUTS = (NOTEBOOKS_DIR, DATA_DIR, BOOK_DIR)
+# The project's own folders: --out may not be, hold or lie inside any of them (nor be the project's root).
+FORBIDDEN_OUTPUTS = (NOTEBOOKS_DIR, DATA_DIR, BOOK_DIR, REPO_DIR / "aice_helpers", REPO_DIR / ".git",
+                     REPO_DIR / "tests", REPO_DIR / "tools", REPO_DIR / ".venv", REPO_DIR / "_build",
+                     REPO_DIR / "benchmarks")
+# The entries a rerun writes into DIR: a folder holding anything else is not replaced.
+RERUN_ENTRIES = frozenset({MARKER_FILE, REPORT_FILE, "_config.yml", "_toc.yml", "book", "notebooks", "_build"})
+WORKSPACE_PREFIX = "aice-rerun-"
+OTHER_CATEGORY = "Other"
+INTERRUPTING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+PROCESS_GRACE_SECONDS = 5.0
 DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
 
 EXAMPLE = """\
@@ -256,6 +280,14 @@ class RerunError(Exception):
 
 class ChapterFailed(RerunError):
     """A chapter raised while executing."""
+
+
+class Interrupted(BaseException):
+    """The rerun received SIGTERM or SIGHUP: unwinds every step like Ctrl-C, so that all clean-up runs."""
+
+    def __init__(self, signal_number: int) -> None:
+        self.signal_number = signal_number
+        super().__init__(signal.Signals(signal_number).name)
 
 
 @dataclass(frozen=True)
@@ -301,38 +333,132 @@ def add_rerun_arguments(parser: argparse.ArgumentParser) -> None:
                         help="chapters executed at once (default: the number of cores; 1 for very large cohorts)")
 
 
+def say(message: object) -> None:
+    """Print a message on stderr with control characters shown escaped (user text may hold any)."""
+    print(terminal_text(str(message)), file=sys.stderr)
+
+
 def run_rerun(args: argparse.Namespace) -> int:
     """Run the rerun command; return its exit status (messages on stderr, never a traceback)."""
     try:
-        out_dir = checked_out_dir(args.out)
         if args.min_cell < 0 or args.jobs < 1:
             raise RerunError("--min-cell must be >= 0 and --jobs >= 1")
+        out_dir = checked_out_dir(args.out, args.data, args.mapping)
     except RerunError as error:
-        print(f"aice rerun: {error}", file=sys.stderr)
+        say(f"aice rerun: {error}")
         return 2
-    with tempfile.TemporaryDirectory(prefix="aice-rerun-data-") as private:
-        try:
-            prepared = prepared_data(args.data, args.mapping, args.chapters, Path(private))
-        except (DataValidationError, MappingError, RerunError) as error:
-            print(error, file=sys.stderr)
-            return 1
-        try:
-            built = built_book(prepared, args, out_dir)
-        except RerunError as error:
-            print(f"aice rerun: {error}", file=sys.stderr)
-            return 1
-    print(f"book written to {built / '_build' / 'html' / 'index.html'}")
+    except OSError as error:
+        say(f"aice rerun: {os_error_text(error)}")
+        return 2
+    previous = {number: signal.signal(number, interrupt) for number in INTERRUPTING_SIGNALS}
+    try:
+        with private_workspace(out_dir) as workspace:
+            try:
+                prepared = prepared_data(args.data, args.mapping, args.chapters, workspace, args.min_cell)
+            except (DataValidationError, MappingError) as error:
+                say(error)
+                return 1
+            built = built_book(prepared, args, out_dir, workspace)
+    except RerunError as error:
+        say(f"aice rerun: {error}")
+        return 1
+    except OSError as error:
+        say(f"aice rerun: {os_error_text(error)}")
+        return 1
+    except (KeyboardInterrupt, Interrupted) as error:
+        name = "Ctrl-C" if isinstance(error, KeyboardInterrupt) else str(error)
+        say(f"aice rerun: stopped by {name}; nothing was written to {out_dir} and the temporary copies were removed")
+        return 128 + (error.signal_number if isinstance(error, Interrupted) else signal.SIGINT)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    print(f"book written to {terminal_text(str(built / '_build' / 'html' / 'index.html'))}")
     return 0
 
 
-def checked_out_dir(out: Path) -> Path:
-    """Return the output folder, refusing one inside the book's sources or holding something else."""
+def interrupt(signal_number: int, frame: object) -> None:
+    """Signal handler: raise Interrupted in the main thread, so that every ``finally`` and clean-up runs."""
+    raise Interrupted(signal_number)
+
+
+def os_error_text(error: OSError) -> str:
+    """Return an operating-system error as a sentence: what failed, on which path."""
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
+
+
+class private_workspace:  # noqa: N801 (a context manager named for what the with-statement gets)
+    """The one temporary folder (mode 0700, in the system's temporary folder) holding the private copy of the
+    data and the staging folder of the book; removed on leaving, whatever ends the rerun."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.path: Path | None = None
+
+    def __enter__(self) -> Path:
+        """Create the folder; return its path."""
+        self.path = Path(tempfile.mkdtemp(prefix=WORKSPACE_PREFIX))
+        return self.path
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Remove the folder and everything in it (even if a signal arrives during removal)."""
+        if self.path is not None:
+            removed_tree(self.path)
+
+
+def removed_tree(path: Path) -> None:
+    """Remove a folder tree; a second interrupting signal during removal does not stop it."""
+    handlers = {number: signal.signal(number, signal.SIG_IGN) for number in INTERRUPTING_SIGNALS} \
+        if threading.current_thread() is threading.main_thread() else {}
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def within(path: Path, folder: Path) -> bool:
+    """Return True when ``path`` is ``folder`` or lies inside it (both resolved)."""
+    return path == folder or folder in path.parents
+
+
+def checked_out_dir(out: Path, data: Path | None = None, mapping: Path | None = None) -> Path:
+    """Return the output folder, resolved; raise RerunError when it is, holds or lies inside the input or the
+    project's own folders, or when it exists and holds anything but an earlier rerun's output."""
+    if out.expanduser().is_symlink():
+        raise RerunError(f"--out {out} is a symbolic link; give the folder itself")
     out = out.expanduser().resolve()
-    for forbidden in (*FORBIDDEN_OUTPUTS, REPO_DIR):
-        if out == forbidden or (forbidden != REPO_DIR and forbidden in out.parents):
-            raise RerunError(f"--out {out} is inside the book's own sources ({forbidden}); choose another folder")
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER_FILE).exists())):
-        raise RerunError(f"--out {out} exists and is not an earlier rerun's output; choose a new or empty folder")
+    for forbidden in FORBIDDEN_OUTPUTS:
+        forbidden = forbidden.resolve()
+        if within(out, forbidden) or within(forbidden, out):
+            raise RerunError(f"--out {out} is, holds or lies inside the book's own sources ({forbidden}); "
+                             "choose another folder")
+    if within(REPO_DIR.resolve(), out):
+        raise RerunError(f"--out {out} is or holds the project's folder ({REPO_DIR}); choose another folder")
+    inputs = [("--data", data, True), ("--mapping", mapping, False)]
+    for option, path, inside in inputs:
+        if path is None:
+            continue
+        path = path.expanduser().resolve()
+        if within(path, out) or (inside and within(out, path)):
+            relation = "is or holds" if within(path, out) else "lies inside"
+            raise RerunError(f"--out {out} {relation} the input given with {option} ({path}); a rerun never "
+                             "writes where its input is: choose another folder")
+        if not inside and path.parent == out:
+            raise RerunError(f"--out {out} is the folder of the mapping file ({path}); choose another folder")
+    if out.exists() and not out.is_dir():
+        raise RerunError(f"--out {out} exists and is not a folder; choose a new or empty folder")
+    if out.exists():
+        entries = {entry.name for entry in out.iterdir()}
+        marker = out / MARKER_FILE
+        if entries and not (marker.is_file() and not marker.is_symlink()):
+            raise RerunError(f"--out {out} exists, is not empty and is not an earlier rerun's output; choose a new or "
+                             "empty folder")
+        foreign = sorted(entries - RERUN_ENTRIES)
+        if entries and foreign:
+            raise RerunError(f"--out {out} is an earlier rerun's output but also holds {', '.join(foreign[:5])}, "
+                             "which a rerun did not write; a rerun replaces only its own output: move them or choose "
+                             "another folder")
     return out
 
 
@@ -352,9 +478,10 @@ class PreparedData:
 
 
 def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str] | None,
-                  private: Path) -> PreparedData:
+                  private: Path, min_cell: int = 0) -> PreparedData:
     """Return the input read, mapped, written with the columns in use into ``private`` and validated there;
-    raise on bad input. Each chapter then reads only its own files and columns of that copy."""
+    raise on bad input. Each chapter then reads only its own files and columns of that copy. With
+    ``min_cell`` above 1, free-text categories of fewer than ``min_cell`` patients become "Other" in the copy."""
     started = time.perf_counter()
     mapping = load_mapping(mapping_file) if mapping_file is not None else None
     files = input_files(data)
@@ -363,9 +490,12 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     plan = chapter_plan(headers, chapters)
     raise_on_missing(plan, chapters, headers, input_description(data))
     checked = private / "data"  # the chapters print the folder's name: "data/"
+    if min_cell > 1:
+        frames = {name: with_rare_text_merged(frame, name, min_cell) for name, frame in frames.items()}
     write_columns(frames, union_columns(plan), checked)
     del frames
-    dataset = load_dataset(checked, required=tuple(union_columns(plan)), required_columns=union_columns(plan))
+    dataset = load_dataset(checked, required=tuple(union_columns(plan)), required_columns=union_columns(plan),
+                           limits=mapping.limits if mapping is not None else None)
     counts = {"patients": len(dataset.cohort)}
     for label, frame in (("sessions", dataset.procedures), ("adverse events", dataset.adverse_events)):
         if frame is not None:
@@ -373,11 +503,35 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     return PreparedData(plan, checked, counts, data.is_file(), mapping is not None, time.perf_counter() - started)
 
 
+def free_text_columns(file_name: str) -> tuple[str, ...]:
+    """Return the contract's free-text columns of a file (text without a list of levels, ids aside)."""
+    return tuple(column.name for column in CONTRACT[file_name]
+                 if column.kind == "string" and not column.levels and not column.unique and column.name != PATIENT_ID)
+
+
+def with_rare_text_merged(frame: pd.DataFrame, file_name: str, min_cell: int) -> pd.DataFrame:
+    """Return the frame with every free-text value held by fewer than ``min_cell`` rows replaced by "Other"
+    (threshold rule: a category that small would name a few patients' diagnosis verbatim)."""
+    merged = frame
+    for column in free_text_columns(file_name):
+        if column not in frame:
+            continue
+        counts = frame[column].value_counts(dropna=True)
+        rare = set(counts.index[counts < min_cell])
+        if rare:
+            merged = merged.copy() if merged is frame else merged
+            merged[column] = frame[column].map(lambda value: OTHER_CATEGORY if value in rare else value)
+    return merged
+
+
 def input_files(data: Path) -> dict[str, Path]:
     """Return {contract file name: path} of the input: a folder's contract files, or one CSV as the cohort."""
     data = data.expanduser()
     if data.is_file():
         return {COHORT_FILE: data}
+    if data.exists() and not data.is_dir():
+        raise RerunError(f"--data {data}: is not a regular file or a folder (a pipe or a device?); only regular files "
+                         "are read")
     if not data.is_dir():
         raise RerunError(f"--data {data}: no such file or folder")
     files = {name: data / name for name in CONTRACT if (data / name).exists()}
@@ -595,7 +749,7 @@ class ChapterRunner:
         run = ChapterRun(name, output, time.perf_counter() - started, peak_mb)
         if returncode != 0:
             raise ChapterFailed(f"chapter {name} failed: {chapter_error(output, stderr)}")
-        run.warnings = prepared_notebook(output)
+        run.warnings = prepared_notebook(output, min_cell)
         return run
 
     def executed_once(self, name: str, data_dir: Path, columns: Mapping[str, tuple[str, ...]], output: Path,
@@ -620,12 +774,45 @@ class ChapterRunner:
         return process.returncode, stderr, watcher.peak_mb
 
     def stop(self) -> None:
-        """Terminate the chapters still executing (only the processes this runner started)."""
+        """End the chapters still executing with their whole process trees (papermill, and the kernel it started
+        in a session of its own); only the processes this runner started and their descendants."""
         with self.lock:
             self.stopping = True
-            for process in self.processes.values():
-                if process.returncode is None:
-                    os.killpg(process.pid, signal.SIGTERM)
+            running = [process.pid for process in self.processes.values() if process.returncode is None]
+        end_process_trees(running)
+
+
+def end_process_trees(pids: Sequence[int], grace: float = PROCESS_GRACE_SECONDS) -> None:
+    """Send SIGTERM to each process of the trees rooted at ``pids`` (children first listed before they can be
+    orphaned), then SIGKILL to those still alive after ``grace`` seconds."""
+    tree = [pid for root in pids for pid in process_tree(root)]
+    for pid in reversed(tree):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(pid) for pid in tree):
+        time.sleep(0.05)
+    for pid in tree:
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+
+
+def alive(pid: int) -> bool:
+    """Return True while a process exists and has not yet exited (a zombie counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    return state not in ("Z", "X")
 
 
 def chapter_error(output: Path, stderr: str) -> str:
@@ -640,9 +827,14 @@ def chapter_error(output: Path, stderr: str) -> str:
     return lines[-1] if lines else "papermill failed without a message"
 
 
-def prepared_notebook(path: Path) -> list[str]:
+def prepared_notebook(path: Path, min_cell: int = 0) -> list[str]:
     """Hide the injected parameters cell, take warnings (stderr) off the page, put the rerun's banner under the
-    title; return the warnings, one line each."""
+    title, write counts below ``min_cell`` in the notes (Markdown outputs) as "<min_cell"; return the warnings,
+    one line each."""
+    from aice_helpers.pages.tables import (
+        masked_count_phrases,  # reason: chapter modules load matplotlib; only the executing step needs them
+    )
+
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(RERUN_BANNER))
     warnings = []
@@ -653,8 +845,11 @@ def prepared_notebook(path: Path) -> list[str]:
         kept = []
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                warnings += [f"cell {index}: {line[:MAX_WARNING_CHARS]}" for line in warning_lines(output.get("text", ""))]
+                warnings += [f"cell {index}: {masked_count_phrases(line[:MAX_WARNING_CHARS], min_cell)}"
+                             for line in warning_lines(output.get("text", ""))]
             else:
+                if "text/markdown" in output.get("data", {}):
+                    output["data"]["text/markdown"] = masked_count_phrases(output["data"]["text/markdown"], min_cell)
                 kept.append(output)
         if "outputs" in cell:
             cell["outputs"] = kept
@@ -704,20 +899,33 @@ def executed_chapters(prepared: PreparedData, stage: Path, min_cell: int, jobs: 
 # --------------------------------------------------------------------------------------- step 3: the book
 
 
-def built_book(prepared: PreparedData, args: argparse.Namespace, out_dir: Path) -> Path:
-    """Execute, write and render the book in a staging folder beside ``out_dir``, then move it there."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
-    try:
-        runs = executed_chapters(prepared, stage, args.min_cell, args.jobs)
-        title = args.title or f"{repo_config()['title'].split(':')[0]}: {DEFAULT_TITLE_SUFFIX}"
-        write_book_sources(stage, prepared, runs, title, args.min_cell)
-        started = time.perf_counter()
-        render_book(stage)
-        write_report(stage, prepared, runs, time.perf_counter() - started, args.min_cell)
-        return published(stage, out_dir)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+def built_book(prepared: PreparedData, args: argparse.Namespace, out_dir: Path, workspace: Path) -> Path:
+    """Execute, write and render the book in a staging folder of ``workspace``, then move it to ``out_dir``."""
+    stage = workspace / "stage"
+    stage.mkdir()
+    runs = executed_chapters(prepared, stage, args.min_cell, args.jobs)
+    title = plain_title(args.title) or f"{repo_config()['title'].split(':')[0]}: {DEFAULT_TITLE_SUFFIX}"
+    write_book_sources(stage, prepared, runs, title, args.min_cell)
+    started = time.perf_counter()
+    render_book(stage)
+    write_report(stage, prepared, runs, time.perf_counter() - started, args.min_cell)
+    return published(stage, out_dir)
+
+
+def plain_title(title: str | None) -> str:
+    """Return a title on one line: control characters and line breaks become spaces, runs of spaces one."""
+    if not title:
+        return ""
+    return " ".join("".join(" " if not character.isprintable() else character for character in title).split())
+
+
+def myst_text(text: str) -> str:
+    """Return ``text`` written so that MyST shows it as plain text on one line: every character but letters,
+    digits and spaces as a numeric character reference (``&#123;``), which CommonMark turns back into that
+    character as text, so that no Markdown, MyST role or directive, substitution (Jinja), HTML or link in it
+    is honoured."""
+    return "".join(character if (character.isascii() and character.isalnum()) or character == " "
+                   else f"&#{ord(character)};" for character in plain_title(text))
 
 
 def repo_config() -> dict:
@@ -744,7 +952,7 @@ def write_book_sources(stage: Path, prepared: PreparedData, runs: Sequence[Chapt
                        min_cell: int) -> None:
     """Write the rerun book's configuration, table of contents, generated pages and the book's pages."""
     config = repo_config()
-    config["title"] = title
+    config["title"] = title  # shown by the theme through book_extension, which escapes it
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     (stage / "book").mkdir(exist_ok=True)
     for page in REPO_PAGES:
@@ -850,7 +1058,7 @@ def front_page(title: str, prepared: PreparedData, runs: Sequence[ChapterRun], m
     counts = ", ".join(f"{count:,} {label}" for label, count in prepared.counts.items())
     source = "a single CSV file taken as the cohort file" if prepared.single_csv else "a data folder"
     mapped = ", with a mapping of column names and codes" if prepared.mapped else ""
-    parts = [f"# {title}", "", textwrap.dedent(f"""\
+    parts = [f"# {myst_text(title)}", "", textwrap.dedent(f"""\
         ```{{admonition}} These pages show your cohort's results, not the study's
         :class: warning
 
@@ -876,7 +1084,7 @@ def front_page(title: str, prepared: PreparedData, runs: Sequence[ChapterRun], m
                      "along the way; each warning is listed here rather than on the chapter's page. Statistical "
                      "problems the chapters recognise (a group without events, a model that does not converge) are "
                      "explained on the pages themselves.\n\n"
-                     + "\n".join(f"- {name}, {warning}" for name, warning in warnings) + "\n")
+                     + "\n".join(f"- {name}, {myst_text(warning)}" for name, warning in warnings) + "\n")
     return "\n".join(parts)
 
 
@@ -939,9 +1147,16 @@ def render_book(stage: Path) -> None:
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_DIR), environment.get("PYTHONPATH"))))
     print("rendering the book", file=sys.stderr)
-    result = subprocess.run(jupyter_book_command(stage), env=environment, capture_output=True, text=True)
-    if result.returncode != 0 or not (stage / "_build" / "html" / "index.html").exists():
-        messages = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
+    process = subprocess.Popen(jupyter_book_command(stage), env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate()
+    except BaseException:  # Ctrl-C or SIGTERM: the build and anything it started are ended too
+        end_process_trees([process.pid])
+        process.wait()
+        raise
+    if process.returncode != 0 or not (stage / "_build" / "html" / "index.html").exists():
+        messages = "\n".join((stdout + stderr).strip().splitlines()[-30:])
         raise RerunError(f"rendering the book failed:\n{messages}")
 
 
@@ -963,12 +1178,28 @@ def write_report(stage: Path, prepared: PreparedData, runs: Sequence[ChapterRun]
 
 
 def published(stage: Path, out_dir: Path) -> Path:
-    """Move the finished staging folder to ``out_dir`` (replacing an earlier rerun's output); return it."""
-    previous = None
-    if out_dir.exists():
-        previous = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
-        out_dir.rename(previous)
-    stage.rename(out_dir)
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
+    """Move the finished staging folder to ``out_dir`` (replacing an earlier rerun's output); return it.
+
+    The book is first moved (or, from another file system, copied) beside ``out_dir`` under a hidden name,
+    then swapped in; the folder replaced is checked again to be an earlier rerun's output just before."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    incoming = out_dir.with_name(f".{out_dir.name}.incoming-{os.getpid()}")
+    previous = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
+    try:
+        try:
+            stage.rename(incoming)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            shutil.copytree(stage, incoming, symlinks=True)
+        if out_dir.exists():
+            checked_out_dir(out_dir)
+            out_dir.rename(previous)
+        incoming.rename(out_dir)
+    finally:
+        if previous.exists() and not out_dir.exists():
+            previous.rename(out_dir)  # the swap failed half-way: the earlier output is put back
+        for leftover in (incoming, previous):
+            if leftover.exists():
+                removed_tree(leftover)
     return out_dir

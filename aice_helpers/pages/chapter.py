@@ -3,7 +3,8 @@
 Three settings come from the environment, so that ``aice rerun`` can pass them to every chapter it
 executes without a notebook parameter: ``AICE_REQUIRED_COLUMNS`` (JSON, {file name: [columns]}) lets
 a chapter run on data that has only the columns it needs; ``AICE_MIN_CELL`` (a whole number) shows
-every table count from 1 to N - 1 as "<N" (see ``tables.masked_small_counts``); and
+every table count from 1 to N - 1 as "<N" with complementary suppression (see ``tables.masked_small_counts``)
+and stops Kaplan–Meier curves where fewer than N patients are at risk (``plots.set_small_count_threshold``); and
 ``AICE_DATA_VALIDATED=1`` says the folder is a copy the rerun has already validated, so it is read
 without checking it again (``data.load_validated_dataset``), which saves a minute per chapter at a
 million patients.
@@ -22,7 +23,7 @@ import pandas as pd
 
 from aice_helpers.contract import CONTRACT, DATA_DIR
 from aice_helpers.data import ALL_FILES, Dataset, load_dataset, load_validated_dataset
-from aice_helpers.pages.plots import use_book_style
+from aice_helpers.pages.plots import set_small_count_threshold, use_book_style
 from aice_helpers.pages.tables import install_small_count_masking
 
 __all__ = [
@@ -122,6 +123,7 @@ def open_chapter(data_dir: str | Path | None = None, compare_with_published: boo
         pd.set_option(option, value)
     min_cell = min_cell_setting()
     install_small_count_masking(min_cell)
+    set_small_count_threshold(min_cell)
     compare = default if compare_with_published is None else bool(compare_with_published)
     verdicts = None
     if compare:

@@ -518,6 +518,20 @@ KM_RISK_ROW_HEIGHT = 0.22
 KM_GRID_PANEL_HEIGHT = 2.7
 KM_GRID_MAX_TICKS = 6
 KM_SINGLE_MAX_TICKS = 12
+# Statistical disclosure control in figures (``aice rerun --min-cell N``, set by chapter.open_chapter): curves
+# stop where fewer than N patients remain at risk, and numbers at risk and group sizes below N show "<N".
+_SMALL_COUNT_THRESHOLD = {"min_cell": 0}
+
+
+def set_small_count_threshold(min_cell: int) -> None:
+    """Make Kaplan–Meier figures coarsen what fewer than ``min_cell`` patients would show (0 or 1: off)."""
+    _SMALL_COUNT_THRESHOLD["min_cell"] = int(min_cell)
+
+
+def shown_patient_count(number: float) -> str:
+    """Return a count as a figure shows it: "<N" from 1 to N - 1 under the small-count threshold."""
+    min_cell = _SMALL_COUNT_THRESHOLD["min_cell"]
+    return f"<{min_cell}" if min_cell > 1 and 0 < number < min_cell else f"{int(number)}"
 
 
 def km_tick_step(max_time: float, max_ticks: int = KM_SINGLE_MAX_TICKS, base: float = KM_TICK_MONTHS) -> float:
@@ -565,6 +579,7 @@ class KMCurve:
     time: np.ndarray
     table_times: np.ndarray
     table_survival: np.ndarray
+    cut_short: bool = False  # stopped where fewer than the small-count threshold were at risk
 
     def survival_at(self, t: float) -> float:
         """Return S(t) of the full (not thinned) estimate; NaN beyond the last observed time."""
@@ -581,6 +596,15 @@ def km_curve(time: Sequence[float], event: Sequence[int], label: str = "",
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=int)
     table = survival.km_table(t, e)
+    min_cell, cut_short = _SMALL_COUNT_THRESHOLD["min_cell"], False
+    if min_cell > 1:  # the curve stops where fewer than min_cell are at risk: its later steps name patients
+        small = np.flatnonzero(table["at_risk"].to_numpy() < min_cell)
+        if small.size:
+            kept = table.iloc[:max(int(small[0]), 1)].copy()
+            if int(small[0]) == 0:
+                kept[["events", "censored"]] = 0
+                kept[["survival", "greenwood"]] = [1.0, 0.0]
+            table, cut_short = kept, True
     x = table.index.to_numpy(float)
     s = table["survival"].to_numpy(float)
     lower, upper = survival.ci_bands(s, table["greenwood"].to_numpy(float), "log-log")
@@ -592,14 +616,16 @@ def km_curve(time: Sequence[float], event: Sequence[int], label: str = "",
     return KMCurve(label=label, n=int(t.size), events=int(e.sum()), times=steps[0], survival=steps[1],
                    lower=steps[2], upper=steps[3], censor_times=censor_t, censor_survival=censor_s,
                    median=survival.first_time_at_or_below(x, s, survival.MEDIAN_PROBABILITY),
-                   last_time=float(x[-1]), time=t, table_times=full_x, table_survival=full_s)
+                   last_time=float(x[-1]), time=t, table_times=full_x, table_survival=full_s, cut_short=cut_short)
 
 
 def _km_legend_label(curve: KMCurve) -> str:
     """Return '<label> (n = N; median M mo)', '… median not reached' or '… no events' (the curve stays at 1)."""
-    median = ("no events" if curve.events == 0 else "median not reached" if np.isnan(curve.median)
+    median = ("no events" if curve.events == 0 else
+              f"median not shown: fewer than {_SMALL_COUNT_THRESHOLD['min_cell']} at risk"
+              if np.isnan(curve.median) and curve.cut_short else "median not reached" if np.isnan(curve.median)
               else f"median {curve.median:.1f} mo")
-    return f"{curve.label} (n = {curve.n}; {median})"
+    return f"{curve.label} (n = {shown_patient_count(curve.n)}; {median})"
 
 
 def _p_text(p: float) -> str:
@@ -668,7 +694,8 @@ def _draw_km(ax: plt.Axes, risk_ax: plt.Axes, legend_ax: plt.Axes, curves: Mappi
     widest = max(len(str(int(c[0]))) for c in counts) if counts else 1
     for row, (count, colour) in enumerate(zip(counts, colours)):
         for when, number in zip(risk_times, count):
-            risk_ax.text(when, row, f"{int(number)}", ha="center", va="center", fontsize=font, color=colour)
+            risk_ax.text(when, row, shown_patient_count(number), ha="center", va="center", fontsize=font,
+                         color=colour)
     risk_ax.set_xlim(ax.get_xlim())
     risk_ax.set_ylim(len(estimates) - 0.5, -0.5)
     risk_ax.set_yticks(range(len(estimates)), [curve.label for curve in estimates], fontsize=font)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from aice_helpers.analyses.counts import (  # noqa: F401
@@ -345,36 +348,137 @@ def count_partner(columns: Sequence[object], position: int) -> object | None:
 
 
 def masked_small_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Return the table with every count from 1 to ``min_cell`` - 1 shown as "<min_cell" and the
-    percentages of those counts as "suppressed"; unchanged when ``min_cell`` is 1 or less.
+    """Return the table with statistical disclosure control at threshold ``min_cell``: every count from 1 to
+    ``min_cell`` - 1 shown as "<min_cell" (primary suppression, the threshold rule), complementary counts
+    shown as "suppressed" so that no hidden count can be recovered by subtraction (secondary suppression),
+    the percentages of hidden counts, and the rates and other numbers in the row of a small count, shown as
+    "suppressed";
+    unchanged when ``min_cell`` is 1 or less.
 
     Counts are the cells of COUNT_COLUMNS, or of the rows a helper lists in the table's
     ``attrs[COUNT_ROWS_ATTR]``; a percentage is the cell of a percent column (or of a row in
-    ``attrs[PERCENT_ROWS_ATTR]``) whose count is suppressed.
+    ``attrs[PERCENT_ROWS_ATTR]``) whose count is suppressed. Secondary suppression follows the usual rule of
+    statistical disclosure control handbooks (Hundepool et al., *Statistical Disclosure Control*, 2012, §4.3):
+    each line of counts that adds up to a known total (a column of counts, within one characteristic of a
+    multi-level index, and the counts of one row) must hide none or at least two cells, so while a line hides
+    exactly one, its smallest count still shown is hidden too.
     """
     if min_cell <= 1:
         return table
     small = pd.DataFrame(False, index=table.index, columns=table.columns)
+    counts = pd.DataFrame(False, index=table.index, columns=table.columns)
     columns = list(table.columns)
     for column in columns:
         if column_label(column) in COUNT_COLUMNS:
             small[column] = table[column].map(lambda value: is_small_count(value, min_cell)).astype(bool)
+            counts[column] = table[column].map(count_value).notna().astype(bool)
     for label in table.attrs.get(COUNT_ROWS_ATTR, ()):
         if label in table.index:
             small.loc[label] = [is_small_count(value, min_cell) for value in table.loc[label]]
+            counts.loc[label] = [count_value(value) is not None for value in table.loc[label]]
+    secondary = complementary_cells(table, small, counts)
+    hidden = small | secondary
     percent = pd.DataFrame(False, index=table.index, columns=table.columns)
     for position, column in enumerate(columns):
         partner = count_partner(columns, position) if is_percent_label(column_label(column)) else None
         if partner is not None:
-            percent[column] = small[partner]
+            percent[column] = hidden[partner]
     for label, count_label in table.attrs.get(PERCENT_ROWS_ATTR, {}).items():
         if label in table.index and count_label in table.index:
-            percent.loc[label] = small.loc[count_label].to_numpy()
-    if not (small.to_numpy().any() or percent.to_numpy().any()):
+            percent.loc[label] = hidden.loc[count_label].to_numpy()
+    beside = pd.DataFrame(False, index=table.index, columns=table.columns)
+    rows_hiding = small.to_numpy().any(axis=1)  # a rate beside a small count gives it away
+    if rows_hiding.any() and not table.attrs.get(COUNT_ROWS_ATTR):
+        numbers = table.apply(lambda column: column.map(lambda value: count_value(value, whole=False) is not None))
+        beside = numbers.astype(bool) & ~counts & pd.DataFrame(rows_hiding[:, None].repeat(len(columns), axis=1),
+                                                                index=table.index, columns=table.columns)
+    if not (hidden.to_numpy().any() or percent.to_numpy().any()):
         return table
-    shown = table.astype(object)
-    shown = shown.mask(small, suppressed_count(min_cell))
-    return shown.mask(percent & ~small, SUPPRESSED_PERCENT)
+    marked = (secondary | percent | beside) & ~small
+    changed = [column for column in columns if small[column].any() or marked[column].any()]
+    shown = table.copy()
+    for column in changed:  # only these turn to text; floats in them keep the display precision
+        cells = table[column].map(displayed_float).astype(object)
+        cells = cells.mask(small[column], suppressed_count(min_cell))
+        shown[column] = cells.mask(marked[column], SUPPRESSED_PERCENT)
+    return shown
+
+
+def displayed_float(value: object) -> object:
+    """Return a float as pandas would display it (``display.precision`` decimals), other values unchanged:
+    a column holding text marks is no longer formatted by pandas, and must not show a value's every digit."""
+    if isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.{pd.get_option('display.precision')}f}"
+    return value
+
+
+def count_value(value: object, whole: bool = True) -> float | None:
+    """Return a cell's number (a whole number when ``whole``), or None for text, missing values and booleans."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isdigit():
+            return None
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or pd.isna(value):
+        return None
+    if whole and not float(value).is_integer():
+        return None
+    return float(value)
+
+
+def complementary_cells(table: pd.DataFrame, small: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """Return the counts to hide beside the small ones so that no line of counts hides exactly one cell.
+
+    The lines are each count column (split by the first level of a multi-level row index) and each row's count
+    cells; the smallest count still shown in a line that hides exactly one cell is hidden, until none does.
+    """
+    values = table.apply(lambda column: column.map(lambda value: count_value(value)))
+    index_groups = (list(table.index.get_level_values(0)) if isinstance(table.index, pd.MultiIndex)
+                    else [None] * len(table.index))
+    lines: list[list[tuple[int, int]]] = []
+    for j in range(len(table.columns)):
+        by_group: dict[object, list[tuple[int, int]]] = {}
+        for i, group in enumerate(index_groups):
+            if counts.iat[i, j]:
+                by_group.setdefault(group, []).append((i, j))
+        lines += [cells for cells in by_group.values() if len(cells) > 1]
+    for i in range(len(table.index)):
+        cells = [(i, j) for j in range(len(table.columns)) if counts.iat[i, j]]
+        if len(cells) > 1:
+            lines.append(cells)
+    hidden = small.to_numpy().copy()
+    secondary = np.zeros_like(hidden)
+    changed = True
+    while changed:
+        changed = False
+        for cells in lines:
+            if sum(hidden[cell] for cell in cells) != 1:
+                continue
+            shown_cells = [cell for cell in cells if not hidden[cell]]
+            if not shown_cells:
+                continue
+            positive = [cell for cell in shown_cells if values.iat[cell] > 0] or shown_cells
+            chosen = min(positive, key=lambda cell: values.iat[cell])
+            hidden[chosen] = secondary[chosen] = True
+            changed = True
+    return pd.DataFrame(secondary, index=table.index, columns=table.columns)
+
+
+COUNT_PHRASE = re.compile(r"(?<![\w.<])(\d+)(\s+(?:of\s+(?:the\s+)?[\d,]+\s+)?(?:[\w-]+\s+){0,2}"
+                          r"(?:patients?|events?|deaths?|responders?|sessions?|people|persons?|cases?|tumou?rs?)\b)")
+
+
+def masked_count_phrases(text: str, min_cell: int) -> str:
+    """Return note text with each count of people or events from 1 to ``min_cell`` - 1 ("2 patients",
+    "3 of 12 patients", "1 grade C event") written "<min_cell" (the threshold rule, for prose)."""
+    if min_cell <= 1:
+        return text
+
+    def masked(match: re.Match) -> str:
+        count = int(match.group(1))
+        return f"{suppressed_count(min_cell)}{match.group(2)}" if 0 < count < min_cell else match.group(0)
+
+    return COUNT_PHRASE.sub(masked, text)
 
 
 def install_small_count_masking(min_cell: int) -> bool:
