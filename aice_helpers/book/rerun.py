@@ -140,6 +140,7 @@ KERNEL_START_ATTEMPTS = 3
 WARNING_LINE = re.compile(r"(\b\w*Warning: .*)$", re.MULTILINE)
 FORBIDDEN_OUTPUTS = (NOTEBOOKS_DIR, DATA_DIR, BOOK_DIR)
 DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 EXAMPLE = """\
 example:
@@ -402,7 +403,9 @@ def chapter_environment(columns: Mapping[str, tuple[str, ...]], min_cell: int) -
     environment[MIN_CELL_ENV] = str(min_cell)
     environment[VALIDATED_ENV] = "1"  # the copy was validated in step 1
     environment[PER_PATIENT_FIGURES_ENV] = "0"
-    environment.setdefault("MPLBACKEND", "agg")
+    # The inline backend, as in a notebook server and the default build: it embeds each figure plt.show() draws.
+    # A non-interactive backend (agg, perhaps set in the caller's environment) would make plt.show() draw nothing.
+    environment["MPLBACKEND"] = INLINE_BACKEND
     return environment
 
 
