@@ -55,6 +55,7 @@ from aice_helpers.data import (
     read_records,
     text_frame,
 )
+from aice_helpers.ingest import WORKBOOK_SUFFIXES, input_tables, with_survival_from_dates
 from aice_helpers.mapping import ColumnMapping, MappingError, apply_mapping, load_mapping
 from aice_helpers.study import TABLE1_CHARACTERISTICS
 
@@ -259,8 +260,8 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     raise on bad input. Each chapter then reads only its own files and columns of that copy."""
     started = time.perf_counter()
     mapping = load_mapping(mapping_file) if mapping_file is not None else None
-    files = input_files(data)
-    frames = input_frames(files, mapping)
+    frames = input_tables(data, mapping)  # any format the ingest module reads, before the mapping
+    frames = with_survival_from_dates(apply_mapping(frames, mapping) if mapping is not None else frames, mapping)
     headers = {name: tuple(frame.columns) for name, frame in frames.items()}
     plan = chapter_plan(headers, chapters)
     raise_on_missing(plan, chapters, headers, input_description(data))
@@ -272,7 +273,8 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     for label, frame in (("sessions", dataset.procedures), ("adverse events", dataset.adverse_events)):
         if frame is not None:
             counts[label] = len(frame)
-    return PreparedData(plan, checked, counts, data.is_file(), mapping is not None, time.perf_counter() - started)
+    single_file = data.is_file() and data.suffix.lower() not in WORKBOOK_SUFFIXES
+    return PreparedData(plan, checked, counts, single_file, mapping is not None, time.perf_counter() - started)
 
 
 def input_files(data: Path) -> dict[str, Path]:
@@ -345,7 +347,9 @@ def missing_data(required: Mapping[str, tuple[str, ...]], headers: Mapping[str, 
 
 def input_description(data: Path) -> str:
     """Return where files were looked for, for a message: the folder, or what a single CSV gives."""
-    return f"{data} is a single CSV, which gives the cohort file only" if data.is_file() else f"not in {data}"
+    if data.is_file() and data.suffix.lower() in WORKBOOK_SUFFIXES:
+        return f"not among the sheets of {data.name}"
+    return f"{data} is a single file, which gives the cohort file only" if data.is_file() else f"not in {data}"
 
 
 def raise_on_missing(plan: Plan, chapters: Sequence[str] | None, headers: Mapping[str, tuple[str, ...]],
@@ -744,7 +748,7 @@ def front_page(title: str, prepared: PreparedData, runs: Sequence[ChapterRun], m
                with_left_out: bool) -> str:
     """Return the rerun book's front page: what it ran on, what it holds, what it leaves out."""
     counts = ", ".join(f"{count:,} {label}" for label, count in prepared.counts.items())
-    source = "a single CSV file taken as the cohort file" if prepared.single_csv else "a data folder"
+    source = "a single file taken as the cohort file" if prepared.single_csv else "a data folder or workbook"
     mapped = ", with a mapping of column names and codes" if prepared.mapped else ""
     parts = [f"# {title}", "", textwrap.dedent(f"""\
         ```{{admonition}} These pages show your cohort's results, not the study's
