@@ -216,6 +216,9 @@ def named_source(folder: Path, source: str, findings: list[Finding], name: str) 
         findings.append(Finding(name, f"{book} has no sheet {sheet!r} (its sheets: "
                                       f"{', '.join(map(repr, workbook_sheets(folder / book)))})"))
         return None
+    stems = [path for path in sorted(folder.iterdir()) if path.stem == source and path.suffix.lower() in SUPPORTED_SUFFIXES]
+    if len(stems) == 1:  # "Patients" for Patients.csv
+        return named_source(folder, stems[0].name, findings, name)
     books = [path for path in sorted(folder.iterdir()) if path.suffix.lower() in WORKBOOK_SUFFIXES
              and source in workbook_sheets(path)]
     if len(books) == 1:

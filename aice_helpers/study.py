@@ -31,10 +31,14 @@ SUBSEQUENT_LABELS = {
 }
 
 
-def _binary(condition: pd.Series, true_label: str, false_label: str, true_first: bool = False) -> pd.Series:
-    """Return a two-level categorical from a boolean condition, in the paper's level order."""
+def _binary(condition: pd.Series, true_label: str, false_label: str, true_first: bool = False,
+            known: pd.Series | None = None) -> pd.Series:
+    """Return a two-level categorical from a boolean condition, in the paper's level order; missing where the
+    ``known`` values it was computed from are missing."""
     order = [true_label, false_label] if true_first else [false_label, true_label]
     values = condition.map({True: true_label, False: false_label})
+    if known is not None:
+        values = values.where(known.notna())
     return pd.Categorical(values, categories=order, ordered=True)
 
 
@@ -45,12 +49,13 @@ def _mapped(series: pd.Series, labels: dict[str, str]) -> pd.Series:
 
 def age_group(cohort: pd.DataFrame) -> pd.Series:
     """Return age as ≤35 / >35 years."""
-    return _binary(cohort["age_years"] > AGE_CUTOFF_YEARS, f">{AGE_CUTOFF_YEARS}", f"≤{AGE_CUTOFF_YEARS}")
+    return _binary(cohort["age_years"] > AGE_CUTOFF_YEARS, f">{AGE_CUTOFF_YEARS}", f"≤{AGE_CUTOFF_YEARS}",
+                   known=cohort["age_years"])
 
 
 def ecog_group(cohort: pd.DataFrame) -> pd.Series:
     """Return ECOG performance status as 0–1 / 2–3 (4 is shown as its own level if present)."""
-    labels = cohort["ecog"].map(lambda e: "0–1" if e <= 1 else ("2–3" if e <= 3 else "4"))
+    labels = cohort["ecog"].map(lambda e: None if pd.isna(e) else "0–1" if e <= 1 else ("2–3" if e <= 3 else "4"))
     levels = ["0–1", "2–3"] + (["4"] if (cohort["ecog"] == 4).any() else [])
     return pd.Categorical(labels, categories=levels, ordered=True)
 
@@ -68,12 +73,12 @@ def site_group(cohort: pd.DataFrame) -> pd.Series:
 def diameter_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the maximum diameter as <10 / ≥10 cm (Table 1's cut)."""
     cut = DIAMETER_CUTOFF_CM
-    return _binary(cohort["max_diameter_cm"] >= cut, f"≥{cut:g}", f"<{cut:g}")
+    return _binary(cohort["max_diameter_cm"] >= cut, f"≥{cut:g}", f"<{cut:g}", known=cohort["max_diameter_cm"])
 
 
 def metastasis_group(cohort: pd.DataFrame) -> pd.Series:
     """Return distant metastasis as No / Yes."""
-    return _binary(cohort["distant_metastasis"] == 1, "Yes", "No")
+    return _binary(cohort["distant_metastasis"] == 1, "Yes", "No", known=cohort["distant_metastasis"])
 
 
 def grade_group(cohort: pd.DataFrame) -> pd.Series:
@@ -88,12 +93,12 @@ def stage_group(cohort: pd.DataFrame) -> pd.Series:
 
 def nlr_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the neutrophil-to-lymphocyte ratio as ≤3 / >3."""
-    return _binary(cohort["nlr"] > NLR_CUTOFF, f">{NLR_CUTOFF:g}", f"≤{NLR_CUTOFF:g}")
+    return _binary(cohort["nlr"] > NLR_CUTOFF, f">{NLR_CUTOFF:g}", f"≤{NLR_CUTOFF:g}", known=cohort["nlr"])
 
 
 def mgps_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the modified Glasgow prognostic score as 0–1 / 2."""
-    return _binary(cohort["mgps"] == 2, "2", "0–1")
+    return _binary(cohort["mgps"] == 2, "2", "0–1", known=cohort["mgps"])
 
 
 def modality_group(cohort: pd.DataFrame) -> pd.Series:
@@ -103,12 +108,12 @@ def modality_group(cohort: pd.DataFrame) -> pd.Series:
 
 def prior_lines_group(cohort: pd.DataFrame) -> pd.Series:
     """Return lines of previous systemic treatment as 0 / ≥1."""
-    return _binary(cohort["prior_systemic_lines"] >= 1, "≥1", "0")
+    return _binary(cohort["prior_systemic_lines"] >= 1, "≥1", "0", known=cohort["prior_systemic_lines"])
 
 
 def cycles_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the number of AICE cycles as 1 / ≥2."""
-    return _binary(cohort["aice_cycles"] >= 2, "≥2", "1")
+    return _binary(cohort["aice_cycles"] >= 2, "≥2", "1", known=cohort["aice_cycles"])
 
 
 def subsequent_group(cohort: pd.DataFrame) -> pd.Series:

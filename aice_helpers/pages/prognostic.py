@@ -516,8 +516,8 @@ def transforms_at_landmarks(cohort: pd.DataFrame, endpoint: str, alpha: float = 
 def response_group(cohort: pd.DataFrame) -> pd.Series:
     """Best response as CR+PR / SD+PD (the paper's 'short-term efficacy')."""
     responders = cohort["best_response"].astype(str).isin(["CR", "PR"])
-    return pd.Categorical(responders.map({True: "CR+PR", False: "SD+PD"}), categories=["CR+PR", "SD+PD"],
-                          ordered=True)
+    return pd.Categorical(responders.map({True: "CR+PR", False: "SD+PD"}).where(cohort["best_response"].notna()),
+                          categories=["CR+PR", "SD+PD"], ordered=True)
 
 
 def response_levels(cohort: pd.DataFrame) -> pd.Series:
@@ -528,13 +528,15 @@ def response_levels(cohort: pd.DataFrame) -> pd.Series:
 def postop_group(cohort: pd.DataFrame) -> pd.Series:
     """The number of postoperative treatment regimens as 0–1 / ≥2."""
     many = cohort["postop_regimens"] >= 2
-    return pd.Categorical(many.map({True: "≥2", False: "0–1"}), categories=["0–1", "≥2"], ordered=True)
+    return pd.Categorical(many.map({True: "≥2", False: "0–1"}).where(cohort["postop_regimens"].notna()),
+                          categories=["0–1", "≥2"], ordered=True)
 
 
 def grade_g3_group(cohort: pd.DataFrame) -> pd.Series:
     """Pathological grade as G1+G2 / G3 (the coding of the paper's Cox models)."""
     high = cohort["grade"].astype(str) == "G3"
-    return pd.Categorical(high.map({True: "G3", False: "G1+G2"}), categories=["G1+G2", "G3"], ordered=True)
+    return pd.Categorical(high.map({True: "G3", False: "G1+G2"}).where(cohort["grade"].notna()),
+                          categories=["G1+G2", "G3"], ordered=True)
 
 
 @dataclass(frozen=True)
@@ -613,7 +615,7 @@ def subgroup_tables(cohort: pd.DataFrame, endpoint: str, factors: Sequence[Facto
     for factor in factors:
         frame = factor_frame(cohort, endpoint, factor)
         levels = factor_levels(frame["group"], factor)
-        frame["group"] = frame["group"].astype(str)
+        frame["group"] = frame["group"].astype(str).where(frame["group"].notna())  # a missing group stays missing
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ModelWarning)
             part = survival.subgroup_table(frame, "time", "event", "group", order=levels, ties=ties, alpha=alpha)
@@ -870,7 +872,8 @@ def factor_km_panels(cohort: pd.DataFrame, factor_key: str, endpoints: Sequence[
         if len(levels) > 1 and tables is not None and endpoint in tables:
             p = float(tables[endpoint].loc[tables[endpoint]["factor"] == factor_key, "logrank_p"].iloc[0])
         elif len(levels) > 1:
-            p = survival.logrank(time, event, groups.astype(str).to_numpy()).p
+            known = groups.notna().to_numpy()  # patients whose factor is missing are left out of the test
+            p = survival.logrank(time[known], event[known], groups[known].astype(str).to_numpy()).p
         panels.append({"curves": curves, "title": f"{ENDPOINTS[endpoint].name}", "logrank_p": p})
     return panels
 

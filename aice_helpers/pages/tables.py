@@ -11,6 +11,7 @@ from aice_helpers.study import TABLE1_CHARACTERISTICS, Characteristic
 
 PERCENT_DECIMALS = 1
 PUBLISHED_PERCENT_TOLERANCE = 0.1  # printed percentages are rounded to one decimal
+MISSING_LEVEL = "Missing"  # the row of a characteristic counting the patients whose value is not known
 
 
 def counts_and_percents(groups: pd.Series, denominator: int | None = None) -> pd.DataFrame:
@@ -28,7 +29,13 @@ def characteristic_table(cohort: pd.DataFrame, characteristics: Sequence[Charact
     """Return one row per level of each characteristic: characteristic key and label, level, n, percent."""
     parts = []
     for item in characteristics:
-        part = counts_and_percents(pd.Series(item.grouping(cohort)), denominator=len(cohort))
+        groups = pd.Series(item.grouping(cohort))
+        part = counts_and_percents(groups, denominator=len(cohort))
+        if groups.isna().any():  # as gtsummary and tableone do: a row of its own, over the same denominator
+            missing = int(groups.isna().sum())
+            part = pd.concat([part, pd.DataFrame({"level": [MISSING_LEVEL], "n": [missing],
+                                                  "percent": [round(100.0 * missing / len(cohort), PERCENT_DECIMALS)]})],
+                             ignore_index=True)
         part.insert(0, "characteristic", item.label)
         part.insert(0, "key", item.key)
         parts.append(part)
@@ -121,7 +128,9 @@ def _level_ids(table: pd.DataFrame) -> list[str]:
     by_key = {c.key: c for c in TABLE1_CHARACTERISTICS}
     ids = []
     for key, part in table.groupby("key", sort=False):
-        ids.extend(by_key[key].level_ids[: len(part)])
+        known = int((part["level"] != MISSING_LEVEL).sum())
+        ids.extend(by_key[key].level_ids[:known])
+        ids.extend(f"{by_key[key].level_ids[0]}.missing" for _ in range(len(part) - known))  # no published number
     return ids
 
 
@@ -131,8 +140,14 @@ def slug(text: str) -> str:
 
 
 def histology_table(cohort: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Return Table 2 (pathological subtypes) recomputed: n and percent per subtype."""
-    return value_counts_table(cohort["histology"], order)
+    """Return Table 2 (pathological subtypes) recomputed: n and percent per subtype, and a Missing row if any."""
+    table = value_counts_table(cohort["histology"], order)
+    missing = int(cohort["histology"].isna().sum())
+    if missing:
+        table = pd.concat([table, pd.DataFrame({"level": [MISSING_LEVEL], "n": [missing],
+                                                "percent": [round(100.0 * missing / len(cohort), PERCENT_DECIMALS)]})],
+                          ignore_index=True)
+    return table
 
 
 def histology_with_published(cohort: pd.DataFrame, published: pd.DataFrame,

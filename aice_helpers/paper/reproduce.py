@@ -109,7 +109,7 @@ def _one_cycle_indicator(cohort: pd.DataFrame) -> pd.Series:
 
 def _no_response_indicator(cohort: pd.DataFrame) -> pd.Series:
     """Return 1 for best response SD or PD (reference: PR, with CR if any)."""
-    return cox.binary_indicator(cohort["best_response"].astype(str), list(RESPONSES[2:]))
+    return cox.binary_indicator(cohort["best_response"].astype(object), list(RESPONSES[2:]))  # missing stays missing
 
 
 def _high_nlr_indicator(cohort: pd.DataFrame) -> pd.Series:
