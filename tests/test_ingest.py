@@ -298,3 +298,12 @@ def test_missing_tokens_empty_cells_but_a_mapped_code_and_an_allowed_value_win(t
     assert pd.isna(cohort["nlr"][0]) and pd.isna(cohort["grade"][0])
     assert cohort["subsequent_therapy"][0] == "unknown" and cohort["best_response"][0] == "PD"
     assert cohort["nlr"][1] == "2.5"
+
+
+def test_the_template_mapping_for_dates_and_missing_values_loads() -> None:
+    """data/template/mapping_dates_missing.yaml is a valid mapping with every new key."""
+    from aice_helpers.contract import DATA_DIR
+
+    mapping = load_mapping(DATA_DIR / "template" / "mapping_dates_missing.yaml")
+    assert mapping.dates is not None and mapping.dates.cutoff == "2024-06-30" and "#N/A" in mapping.missing
+    assert mapping.sources[COHORT_FILE] == "Patients"
