@@ -25,7 +25,7 @@ SLOWEST   := 04_cox 03_prognostic_factors lab_simulation
 IN_ORDER  := $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS)) \
              $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS))
 EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))
-HELPERS   := $(shell find aice_helpers -name "*.py" | sort) tools/notebook_tools.py
+HELPERS   := $(shell find aice_helpers -name "*.py" | sort)
 DATA      := $(wildcard data/*.csv data/published/*.yaml)
 PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
 JB_FLAGS  := -W -n --keep-going --quiet
@@ -50,12 +50,12 @@ $(INSTALLED): requirements.txt pyproject.toml
 $(STAGE)/notebooks/%.ipynb: notebooks/%.ipynb $(HELPERS) $(DATA) $(INSTALLED)
 	@mkdir -p $(@D)
 	@echo "executing $<"
-	@$(PY) tools/notebook_tools.py execute $< $@ || { rm -f $@.tmp.ipynb $@; exit 1; }
+	@$(PY) -m aice_helpers.book.execute execute $< $@ || { rm -f $@.tmp.ipynb $@; exit 1; }
 
 ## Execute every chapter whose staged copy is out of date, a kernel per core, each kernel running
-## chapters one after another (tools/notebook_tools.py explains why and how they are kept apart).
+## chapters one after another (aice_helpers/book/execute.py explains why and how they are kept apart).
 $(EXECUTED_ALL): $(NOTEBOOKS) $(HELPERS) $(DATA) $(INSTALLED)
-	@$(PY) tools/notebook_tools.py execute-stale $(JOBS) $(HELPERS) $(DATA) $(INSTALLED) -- \
+	@$(PY) -m aice_helpers.book.execute execute-stale $(JOBS) $(HELPERS) $(DATA) $(INSTALLED) -- \
 	  $(foreach nb,$(IN_ORDER),$(nb) $(STAGE)/$(nb))
 	@touch $@
 
@@ -88,7 +88,7 @@ data: $(INSTALLED)
 ## Refresh the stored outputs of the chapters (the nbval baseline) on purpose, from the staged run.
 notebooks: $(EXECUTED_ALL)
 	@for nb in $(NOTEBOOKS); do \
-	  $(PY) tools/notebook_tools.py store $(STAGE)/$$nb $$nb; echo "stored outputs of $$nb"; done
+	  $(PY) -m aice_helpers.book.execute store $(STAGE)/$$nb $$nb; echo "stored outputs of $$nb"; done
 
 benchmark: $(INSTALLED)
 	$(PY) benchmarks/build_time.py

@@ -120,6 +120,14 @@ ADVERSE_EVENT_COLUMNS: tuple[Column, ...] = (
     Column("sir_grade", "string", SIR_GRADES, description="Society of Interventional Radiology grade A-F"),
 )
 
+# Covariates may be missing (an empty cell, or a token the mapping lists under ``missing:``); identifiers,
+# survival times and events, and the rows of the procedures and adverse-events files may not. Best response
+# is the outcome of the response chapter, which has no rule yet for patients not evaluable: it may not either.
+MISSING_ALLOWED: frozenset[str] = frozenset(
+    column.name for column in COHORT_COLUMNS
+    if column.name not in ("patient_id", "os_months", "os_event", "pfs_months", "pfs_event", "best_response")
+)
+
 CONTRACT: dict[str, tuple[Column, ...]] = {
     COHORT_FILE: COHORT_COLUMNS,
     PROCEDURES_FILE: PROCEDURE_COLUMNS,

@@ -40,6 +40,7 @@ from aice_helpers.contract import (
     ADVERSE_EVENTS_FILE,
     COHORT_FILE,
     CONTRACT,
+    MISSING_ALLOWED,
     PROCEDURES_FILE,
     Column,
     Limits,
@@ -75,6 +76,7 @@ FILES_WITHOUT_ROWS_ALLOWED = frozenset({ADVERSE_EVENTS_FILE})
 INTEGER, NUMBER, STRING = "integer", "number", "string"
 VALUE_DTYPES: dict[str, str | None] = {INTEGER: "Int64", NUMBER: "float64", STRING: None}
 CONTRACT_DTYPES: dict[str, str] = {INTEGER: "int64", NUMBER: "float64", STRING: "object"}
+NUMBER_DTYPE = "float64"
 LARGEST_EXACT_INTEGER = 2**53  # beyond this a float no longer holds every whole number
 
 UNIQUE_CHECK = "unique"
@@ -570,8 +572,18 @@ def contract_frame(table: Table) -> pd.DataFrame | None:
         if column.kind == STRING and column.levels:
             frame[column.name] = pd.Categorical(frame[column.name], categories=list(column.levels))
         else:
-            frame[column.name] = frame[column.name].astype(CONTRACT_DTYPES[column.kind])
+            frame[column.name] = frame[column.name].astype(contract_dtype(column, frame[column.name]))
     return frame
+
+
+def contract_dtype(column: Column, values: pd.Series) -> str:
+    """Return a column's contract dtype; a whole-number covariate with missing values is float64 (NaN)."""
+    return NUMBER_DTYPE if column.kind == INTEGER and values.isna().any() else CONTRACT_DTYPES[column.kind]
+
+
+def column_may_be_missing(column: Column) -> bool:
+    """Return whether a contract column may hold missing values (covariates of the cohort file)."""
+    return column.name in MISSING_ALLOWED and column in CONTRACT[COHORT_FILE]
 
 
 # ----------------------------------------------------------------------------- schemas
@@ -584,7 +596,8 @@ def text_schema(columns: tuple[Column, ...], parsed: pd.DataFrame) -> pa.DataFra
     every cell is parsed once.
     """
     return pa.DataFrameSchema(
-        {column.name: pa.Column(checks=kind_checks(column, parsed), nullable=False) for column in columns},
+        {column.name: pa.Column(checks=kind_checks(column, parsed), nullable=column_may_be_missing(column))
+         for column in columns},
         strict=False,
     )
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -41,17 +42,29 @@ __all__ = [
     "FILES_KEY",
     "LIMITS_KEY",
     "SECTION_KEYS",
+    "MISSING_KEY",
+    "CSV_KEY",
+    "DATES_KEY",
+    "SOURCE_KEY",
+    "FILE_KEYS",
     "TOP_LEVEL_KEYS",
+    "CSV_KEYS",
+    "DATE_ROLES",
+    "DATES_KEYS",
     "LIMIT_KEYS",
     "MAX_MAPPING_BYTES",
     "MAX_MAPPING_DEPTH",
     "CONTRACT_COLUMNS",
     "MappingError",
     "FileMapping",
+    "DatesSpec",
     "ColumnMapping",
     "load_mapping",
     "nesting_depth",
     "checked_limits",
+    "missing_tokens",
+    "dates_spec",
+    "source_name",
     "checked_mapping",
     "file_mapping",
     "text_pairs",
@@ -61,12 +74,19 @@ __all__ = [
     "columns_listing",
     "renamed_header",
     "mapped_frame",
+    "without_missing_tokens",
     "recoded",
 ]
 
+
 COLUMNS_KEY, VALUES_KEY, FILES_KEY, LIMITS_KEY = "columns", "values", "files", "limits"
 SECTION_KEYS = (COLUMNS_KEY, VALUES_KEY)
-TOP_LEVEL_KEYS = (*SECTION_KEYS, FILES_KEY, LIMITS_KEY)
+MISSING_KEY, CSV_KEY, DATES_KEY, SOURCE_KEY = "missing", "csv", "dates", "source"
+FILE_KEYS = (*SECTION_KEYS, SOURCE_KEY)
+TOP_LEVEL_KEYS = (*SECTION_KEYS, FILES_KEY, LIMITS_KEY, MISSING_KEY, CSV_KEY, DATES_KEY)
+CSV_KEYS = ("sep", "decimal", "encoding")
+DATE_ROLES = ("start", "death", "progression", "last_contact")
+DATES_KEYS = (*DATE_ROLES, "format", "cutoff")
 LIMIT_KEYS = ("min", "max")
 MAX_MAPPING_BYTES = 1024 * 1024  # a mapping file is a few hundred lines at most
 MAX_MAPPING_DEPTH = 16  # the format nests four levels deep (eight with four-space indentation)
@@ -86,6 +106,18 @@ class FileMapping:
 
 
 @dataclass(frozen=True)
+class DatesSpec:
+    """The ``dates:`` block: the columns holding each date (your names), their format and the data cutoff."""
+
+    start: str
+    last_contact: str
+    death: str | None = None
+    progression: str | None = None
+    format: str | None = None  # strptime format; None: ISO 8601
+    cutoff: str | None = None  # ISO 8601 date
+
+
+@dataclass(frozen=True)
 class ColumnMapping:
     """A mapping file: the part shared by every file and the parts for one file each."""
 
@@ -93,6 +125,10 @@ class ColumnMapping:
     shared: FileMapping = field(default_factory=FileMapping)
     files: Mapping[str, FileMapping] = field(default_factory=dict)
     limits: Limits = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # cells meaning "not known", besides empty ones
+    csv: Mapping[str, str] = field(default_factory=dict)  # sep, decimal, encoding of CSV input
+    dates: DatesSpec | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)  # contract file: a file in the folder or a sheet
 
     def for_file(self, file_name: str) -> FileMapping:
         """Return the mapping one file gets: the shared part, overridden by that file's own part."""
@@ -132,9 +168,13 @@ def load_mapping(path: Path | str) -> ColumnMapping:
     return ColumnMapping(
         source=path,
         shared=file_mapping(path, top, "", CONTRACT_COLUMNS),
-        files={name: file_mapping(path, checked_mapping(path, part, f"{FILES_KEY}: {name}", SECTION_KEYS),
+        files={name: file_mapping(path, checked_mapping(path, part, f"{FILES_KEY}: {name}", FILE_KEYS),
                                   f"{FILES_KEY}: {name}: ", frozenset(column.name for column in CONTRACT[name]))
                for name, part in files.items()},
+        missing=missing_tokens(path, top.get(MISSING_KEY, [])),
+        csv=text_pairs(path, checked_mapping(path, top.get(CSV_KEY, {}), CSV_KEY, CSV_KEYS), CSV_KEY, strip=False),
+        dates=dates_spec(path, top[DATES_KEY]) if DATES_KEY in top else None,
+        sources={name: source_name(path, name, part[SOURCE_KEY]) for name, part in files.items() if SOURCE_KEY in part},
         limits=checked_limits(path, top.get(LIMITS_KEY, {})),
     )
 
@@ -180,6 +220,40 @@ def checked_limits(path: Path, section: object) -> Limits:
     return limits
 
 
+def missing_tokens(path: Path, value: object) -> tuple[str, ...]:
+    """Return the ``missing:`` tokens (a list of texts, or one text), stripped; else raise MappingError."""
+    tokens = [value] if isinstance(value, str) else value
+    if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
+        raise MappingError(f"{path}: {MISSING_KEY}: expected a list of codes such as [NA, not done], "
+                           f"found {shown_yaml(value)}")
+    return tuple(dict.fromkeys(token.strip() for token in tokens if token.strip()))
+
+
+def dates_spec(path: Path, value: object) -> DatesSpec:
+    """Return the ``dates:`` block checked: start and last_contact named, every value a single text."""
+    section = text_pairs(path, checked_mapping(path, value, DATES_KEY, DATES_KEYS), DATES_KEY)
+    for role in ("start", "last_contact"):
+        if not section.get(role):
+            raise MappingError(f"{path}: {DATES_KEY}: {role}: required (the column holding the date of "
+                               f"{'first AICE' if role == 'start' else 'last contact'})")
+    cutoff = section.get("cutoff")
+    if cutoff:
+        try:
+            date.fromisoformat(cutoff)
+        except ValueError:
+            raise MappingError(f"{path}: {DATES_KEY}: cutoff: {cutoff!r} is not a date written as YYYY-MM-DD") from None
+    return DatesSpec(section["start"], section["last_contact"], section.get("death") or None,
+                     section.get("progression") or None, section.get("format") or None, cutoff or None)
+
+
+def source_name(path: Path, file_name: str, value: object) -> str:
+    """Return a ``files: NAME: source:`` value: a file in the data folder or a sheet of a workbook."""
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError(f"{path}: {FILES_KEY}: {file_name}: {SOURCE_KEY}: expected a file or sheet name, "
+                           f"found {shown_yaml(value)}")
+    return value.strip()
+
+
 def checked_mapping(path: Path, value: object, where: str, allowed: tuple[str, ...] | None = None) -> dict:
     """Return ``value`` if it is a mapping whose keys are all ``allowed``; else raise MappingError."""
     if not isinstance(value, dict):
@@ -215,12 +289,13 @@ def file_mapping(path: Path, section: dict, prefix: str, targets: frozenset[str]
     return FileMapping(columns, values)
 
 
-def text_pairs(path: Path, section: dict, where: str) -> dict[str, str]:
-    """Return a mapping whose keys and values are all text; else raise MappingError."""
+def text_pairs(path: Path, section: dict, where: str, strip: bool = True) -> dict[str, str]:
+    """Return a mapping whose keys and values are all text (values stripped unless ``strip`` is False, as a tab
+    separator must not be); else raise MappingError."""
     for key, value in section.items():
         if not isinstance(value, str):
             raise MappingError(f"{path}: {where}: {key}: expected a single value, found {shown_yaml(value)}")
-    return {str(key).strip(): value.strip() for key, value in section.items()}
+    return {str(key).strip(): value.strip() if strip else value for key, value in section.items()}
 
 
 def shown_yaml(value: object) -> str:
@@ -295,7 +370,23 @@ def mapped_frame(frame: pd.DataFrame, file_name: str, mapping: ColumnMapping) ->
     for column, codes in part.values.items():
         if column in mapped and codes:
             mapped[column] = recoded(mapped[column], codes)
-    return mapped
+    return without_missing_tokens(mapped, file_name, mapping.missing, part.values) if mapping.missing else mapped
+
+
+def without_missing_tokens(frame: pd.DataFrame, file_name: str, tokens: tuple[str, ...],
+                           values: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    """Return the frame with every cell that is one of ``tokens`` made missing. A code the column has under
+    ``values`` wins (it was recoded before), and so does an allowed value of the column (``unknown`` is a
+    level of subsequent_therapy)."""
+    levels = {column.name: {str(level) for level in column.levels or ()} for column in CONTRACT.get(file_name, ())}
+    frame = frame.copy()
+    for column in frame.columns:
+        own = set(values.get(column, {}).values()) | levels.get(column, set())
+        missing = [token for token in tokens if token not in own]
+        cells = frame[column]
+        text = cells.astype(object).where(cells.isna(), cells.astype(str).str.strip())
+        frame[column] = cells.mask(text.isin(missing))
+    return frame
 
 
 def recoded(cells: pd.Series, codes: Mapping[str, str]) -> pd.Series:

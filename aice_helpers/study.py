@@ -99,10 +99,14 @@ SUBSEQUENT_LABELS = {
 }
 
 
-def _binary(condition: pd.Series, true_label: str, false_label: str, true_first: bool = False) -> pd.Series:
-    """Return a two-level categorical from a boolean condition, in the paper's level order."""
+def _binary(condition: pd.Series, true_label: str, false_label: str, true_first: bool = False,
+            known: pd.Series | None = None) -> pd.Series:
+    """Return a two-level categorical from a boolean condition, in the paper's level order; missing where the
+    ``known`` values it was computed from are missing."""
     order = [true_label, false_label] if true_first else [false_label, true_label]
     values = condition.map({True: true_label, False: false_label})
+    if known is not None:
+        values = values.where(known.notna())
     return pd.Categorical(values, categories=order, ordered=True)
 
 
@@ -113,12 +117,13 @@ def _mapped(series: pd.Series, labels: dict[str, str]) -> pd.Series:
 
 def age_group(cohort: pd.DataFrame) -> pd.Series:
     """Return age as ≤35 / >35 years."""
-    return _binary(cohort["age_years"] > AGE_CUTOFF_YEARS, f">{AGE_CUTOFF_YEARS}", f"≤{AGE_CUTOFF_YEARS}")
+    return _binary(cohort["age_years"] > AGE_CUTOFF_YEARS, f">{AGE_CUTOFF_YEARS}", f"≤{AGE_CUTOFF_YEARS}",
+                   known=cohort["age_years"])
 
 
 def ecog_group(cohort: pd.DataFrame) -> pd.Series:
     """Return ECOG performance status as 0–1 / 2–3 (4 is shown as its own level if present)."""
-    labels = cohort["ecog"].map(lambda e: "0–1" if e <= 1 else ("2–3" if e <= 3 else "4"))
+    labels = cohort["ecog"].map(lambda e: None if pd.isna(e) else "0–1" if e <= 1 else ("2–3" if e <= 3 else "4"))
     levels = ["0–1", "2–3"] + (["4"] if (cohort["ecog"] == 4).any() else [])
     return pd.Categorical(labels, categories=levels, ordered=True)
 
@@ -136,12 +141,12 @@ def site_group(cohort: pd.DataFrame) -> pd.Series:
 def diameter_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the maximum diameter as <10 / ≥10 cm (Table 1's cut)."""
     cut = DIAMETER_CUTOFF_CM
-    return _binary(cohort["max_diameter_cm"] >= cut, f"≥{cut:g}", f"<{cut:g}")
+    return _binary(cohort["max_diameter_cm"] >= cut, f"≥{cut:g}", f"<{cut:g}", known=cohort["max_diameter_cm"])
 
 
 def metastasis_group(cohort: pd.DataFrame) -> pd.Series:
     """Return distant metastasis as No / Yes."""
-    return _binary(cohort["distant_metastasis"] == 1, "Yes", "No")
+    return _binary(cohort["distant_metastasis"] == 1, "Yes", "No", known=cohort["distant_metastasis"])
 
 
 def grade_group(cohort: pd.DataFrame) -> pd.Series:
@@ -156,12 +161,12 @@ def stage_group(cohort: pd.DataFrame) -> pd.Series:
 
 def nlr_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the neutrophil-to-lymphocyte ratio as ≤3 / >3."""
-    return _binary(cohort["nlr"] > NLR_CUTOFF, f">{NLR_CUTOFF:g}", f"≤{NLR_CUTOFF:g}")
+    return _binary(cohort["nlr"] > NLR_CUTOFF, f">{NLR_CUTOFF:g}", f"≤{NLR_CUTOFF:g}", known=cohort["nlr"])
 
 
 def mgps_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the modified Glasgow prognostic score as 0–1 / 2."""
-    return _binary(cohort["mgps"] == 2, "2", "0–1")
+    return _binary(cohort["mgps"] == 2, "2", "0–1", known=cohort["mgps"])
 
 
 def modality_group(cohort: pd.DataFrame) -> pd.Series:
@@ -171,12 +176,12 @@ def modality_group(cohort: pd.DataFrame) -> pd.Series:
 
 def prior_lines_group(cohort: pd.DataFrame) -> pd.Series:
     """Return lines of previous systemic treatment as 0 / ≥1."""
-    return _binary(cohort["prior_systemic_lines"] >= 1, "≥1", "0")
+    return _binary(cohort["prior_systemic_lines"] >= 1, "≥1", "0", known=cohort["prior_systemic_lines"])
 
 
 def cycles_group(cohort: pd.DataFrame) -> pd.Series:
     """Return the number of AICE cycles as 1 / ≥2."""
-    return _binary(cohort["aice_cycles"] >= 2, "≥2", "1")
+    return _binary(cohort["aice_cycles"] >= 2, "≥2", "1", known=cohort["aice_cycles"])
 
 
 def subsequent_group(cohort: pd.DataFrame) -> pd.Series:
@@ -276,7 +281,7 @@ def _one_cycle_indicator(cohort: pd.DataFrame) -> pd.Series:
 
 def _no_response_indicator(cohort: pd.DataFrame) -> pd.Series:
     """Return 1 for best response SD or PD (reference: PR, with CR if any)."""
-    return binary_indicator(cohort["best_response"].astype(str), list(RESPONSES[2:]))
+    return binary_indicator(cohort["best_response"].astype(object), list(RESPONSES[2:]))  # missing stays missing
 
 
 def _high_nlr_indicator(cohort: pd.DataFrame) -> pd.Series:
@@ -329,8 +334,8 @@ ENDPOINTS: dict[str, Endpoint] = {
 def response_group(cohort: pd.DataFrame) -> pd.Series:
     """Best response as CR+PR / SD+PD (the paper's 'short-term efficacy')."""
     responders = cohort["best_response"].astype(str).isin(["CR", "PR"])
-    return pd.Categorical(responders.map({True: "CR+PR", False: "SD+PD"}), categories=["CR+PR", "SD+PD"],
-                          ordered=True)
+    return pd.Categorical(responders.map({True: "CR+PR", False: "SD+PD"}).where(cohort["best_response"].notna()),
+                          categories=["CR+PR", "SD+PD"], ordered=True)
 
 def response_levels(cohort: pd.DataFrame) -> pd.Series:
     """Best response in its RECIST categories CR, PR, SD, PD."""
@@ -339,12 +344,14 @@ def response_levels(cohort: pd.DataFrame) -> pd.Series:
 def postop_group(cohort: pd.DataFrame) -> pd.Series:
     """The number of postoperative treatment regimens as 0–1 / ≥2."""
     many = cohort["postop_regimens"] >= 2
-    return pd.Categorical(many.map({True: "≥2", False: "0–1"}), categories=["0–1", "≥2"], ordered=True)
+    return pd.Categorical(many.map({True: "≥2", False: "0–1"}).where(cohort["postop_regimens"].notna()),
+                          categories=["0–1", "≥2"], ordered=True)
 
 def grade_g3_group(cohort: pd.DataFrame) -> pd.Series:
     """Pathological grade as G1+G2 / G3 (the coding of the paper's Cox models)."""
     high = cohort["grade"].astype(str) == "G3"
-    return pd.Categorical(high.map({True: "G3", False: "G1+G2"}), categories=["G1+G2", "G3"], ordered=True)
+    return pd.Categorical(high.map({True: "G3", False: "G1+G2"}).where(cohort["grade"].notna()),
+                          categories=["G1+G2", "G3"], ordered=True)
 
 @dataclass(frozen=True)
 class Factor:

@@ -36,8 +36,13 @@ def verdicts_for(published: pd.DataFrame, cohort: pd.DataFrame, *sections, adver
 
     ``sections`` are functions of paper.reproduce (dataset -> reproduced values); without any, every section.
     """
-    from aice_helpers.paper.compare import Verdicts  # reason: tests import the layers they test, lazily
-    from aice_helpers.paper.reproduce import derived_values, reproduced_values  # reason: as above
+    from aice_helpers.paper.compare import (
+        Verdicts,  # reason: tests import the layers they test, lazily
+    )
+    from aice_helpers.paper.reproduce import (  # reason: as above
+        derived_values,
+        reproduced_values,
+    )
 
     dataset = Dataset(cohort, procedures, adverse_events)
     if not sections:

@@ -322,10 +322,11 @@ def test_contradicted_ids(real_findings: list[Finding]) -> None:
     """The scorecard's contradicted ids: the wrong printings, not the numbers they disagree with."""
     contradicted = contradicted_ids(real_findings)
     assert {"table5.nausea_vomiting.a.pct", "results.survival.os.year3.rate", "results.baseline.age_years.median",
-            "table4.stage.p", "table4.stage.beta", "discussion.os.median_restated",
-            "table2.histology.liposarcoma"} <= contradicted
+            "table4.stage.p", "table4.stage.beta", "discussion.os.median_restated"} <= contradicted
+    # Table 2's counts sum to 114 of 113, but which one is off cannot be told: no single count is shown wrong.
     assert not contradicted & {"results.survival.os.median", "table4.stage.hr", "table5.nausea_vomiting.a",
-                               "table3.grade.hr", "second_record.meta.year", "table1.sex.male.pct"}
+                               "table3.grade.hr", "second_record.meta.year", "table1.sex.male.pct",
+                               "table2.histology.liposarcoma"}
 
 
 def test_summary_and_frame(real_findings: list[Finding]) -> None:

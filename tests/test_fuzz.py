@@ -27,9 +27,9 @@ import pytest
 
 from aice_helpers import data as data_module
 from aice_helpers.book import rerun
-from aice_helpers.pages import tables
 from aice_helpers.cli import main
 from aice_helpers.contract import COHORT_FILE, CONTRACT, REPO_DIR
+from aice_helpers.pages import tables
 from aice_helpers.synthetic.scale import scaled_cohort
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -116,7 +116,6 @@ FILE_CASES: dict[str, tuple[Callable[[dict], bytes], str]] = {
     "empty": (lambda valid: b"", "file is empty"),
     "header-only": (lambda valid: cohort_bytes(valid).split(b"\n")[0] + b"\n", "no data rows"),
     "ragged-rows": (lambda valid: cohort_bytes(valid) + b"X,1\n", "the header has 22"),
-    "semicolons": (lambda valid: cohort_bytes(valid).replace(b",", b";"), "is not comma-separated"),
     "duplicate-header": (lambda valid: cohort_bytes(valid).replace(b"sex,", b"ecog,", 1),
                          "column name appears more than once"),
     "unterminated-quote": (lambda valid: cohort_bytes(valid) + b'"P99,1\n', "is not valid CSV"),
@@ -126,6 +125,16 @@ FILE_CASES: dict[str, tuple[Callable[[dict], bytes], str]] = {
     "utf-16": (lambda valid: cohort_bytes(valid).decode().encode("utf-16"), "UTF-16"),
     "binary-noise": (lambda valid: bytes(np.random.default_rng(1).integers(0, 256, 20000, dtype=np.uint8)),
                      "is not a CSV text file"),
+}
+
+# The rerun reads exports through aice_helpers.ingest, which words some refusals its own way (and reads
+# semicolon-separated exports, which `validate` of the contract's CSV refuses: see tests/test_ingest.py).
+RERUN_WORDING = {
+    "latin-1": "found 'femäle'",  # read as Windows-1252, the usual fallback of Excel exports
+    "nul-after-8k": "holds a NUL byte",
+    "zip-disguised": "looks like an Excel .xlsx workbook",
+    "utf-16": "holds a NUL byte",
+    "binary-noise": "holds a NUL byte",
 }
 
 VALUE_CASES = {  # column, row, value, expected in the message
@@ -158,7 +167,7 @@ def test_a_broken_file_is_refused_cleanly(case: str, valid: dict, tmp_path: Path
     out = tmp_path / "book"
     code, error = cli(capsys, "rerun", "--data", str(path), "--out", str(out))
     clean_refusal(code, error, out)
-    assert expected in error and "aice_cohort.csv" in error, error
+    assert RERUN_WORDING.get(case, expected) in error and "aice_cohort.csv" in error, error
     assert snapshot(path) == before
 
 

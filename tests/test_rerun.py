@@ -406,7 +406,7 @@ def test_missing_cohort_file_is_refused(valid_tables: dict[str, pd.DataFrame], t
     data = write_tables(valid_tables, tmp_path / "study")
     (data / COHORT_FILE).rename(data / "cohort.csv")
     error = refused(data, tmp_path, capsys)
-    assert f"aice_cohort.csv: file not found in {data} (CSV files there: " in error
+    assert f"aice_cohort.csv: not found in {data} (found: aice_adverse_events.csv, aice_procedures.csv, cohort.csv)" in error
 
 
 def test_missing_column_of_a_chosen_chapter_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,
@@ -432,12 +432,12 @@ def test_a_chosen_chapter_without_its_file_is_refused(valid_tables: dict[str, pd
 @pytest.mark.parametrize(("content", "problem"), [
     (b"", "file is empty"),
     ("patient_id,age_years\n".encode(), "has a header line but no data rows"),
-    ("patient_id,histology\nP1,Synovialsarkom f\xfcr\n".encode("latin-1"), "is not UTF-8 text"),
-    (None, "is not a CSV text file, it looks like a zip archive"),
+    (b"patient_id,histology\nP1,Synovialsarkom \x81\n", "is neither UTF-8 nor Windows-1252 text"),
+    (None, "is not a CSV text file, it looks like an Excel .xlsx workbook"),
 ])
 def test_an_unreadable_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None,
                                        problem: str) -> None:
-    """Not CSV, not UTF-8, empty or header only: refused, naming the problem."""
+    """Not CSV, neither UTF-8 nor Windows-1252, empty or header only: refused, naming the problem."""
     path = tmp_path / "patients.csv"
     if content is None:
         with zipfile.ZipFile(path, "w") as archive:

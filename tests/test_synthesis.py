@@ -329,8 +329,8 @@ def test_stored_survival_points_the_papers_way():
 
 
 def test_calibrated_survival_times_take_the_baseline_cohort(default_tables):
-    baseline = default_tables[COHORT_FILE].drop(columns=list(baseline.SURVIVAL_COLUMNS))
-    times = calibration.calibrated_survival_times(baseline, seed=0, progress=False, iterations=SHORT_RUN)
+    cohort = default_tables[COHORT_FILE].drop(columns=list(baseline.SURVIVAL_COLUMNS))
+    times = calibration.calibrated_survival_times(cohort, seed=0, progress=False, iterations=SHORT_RUN)
     assert list(times.columns) == list(calibration.CALIBRATED_COLUMNS)
     assert (times["pfs_months"] <= times["os_months"]).all()
 

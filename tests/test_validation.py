@@ -416,11 +416,20 @@ def test_event_not_0_or_1(folder: Path, file_name: str, column: str) -> None:
 
 @pytest.mark.parametrize("value", ["", "   "])
 @pytest.mark.parametrize(
-    ("file_name", "column"), [(COHORT_FILE, "grade"), (COHORT_FILE, "os_months"), (PROCEDURES_FILE, "cycle")]
+    ("file_name", "column"), [(COHORT_FILE, "patient_id"), (COHORT_FILE, "os_months"), (COHORT_FILE, "pfs_event"),
+                              (COHORT_FILE, "best_response"), (PROCEDURES_FILE, "cycle")]
 )
 def test_empty_required_value(folder: Path, file_name: str, column: str, value: str) -> None:
     set_cell(folder, file_name, 2, column, value)
     report_line(validation_error(folder), f"{file_name}, column '{column}', row 2", "required value is missing")
+
+
+@pytest.mark.parametrize("column", ["grade", "nlr", "ecog", "histology"])
+def test_a_missing_covariate_is_allowed(folder: Path, column: str) -> None:
+    """Covariates may be missing: the row is kept, the value is missing (a whole-number column becomes float)."""
+    set_cell(folder, COHORT_FILE, 2, column, "")
+    cohort = load_dataset(folder).cohort
+    assert pd.isna(cohort[column].iloc[1]) and cohort[column].notna().sum() == len(cohort) - 1
 
 
 @pytest.mark.parametrize(("column", "value", "found"), [("os_months", "-3", "-3.0"), ("pfs_months", "0", "0.0")])

@@ -9,6 +9,7 @@ import pandas as pd
 from aice_helpers.study import MODALITY_LABELS, TABLE1_CHARACTERISTICS, Characteristic
 
 __all__ = [
+    "MISSING_LEVEL",
     "PERCENT_DECIMALS",
     "counts_and_percents",
     "characteristic_table",
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 PERCENT_DECIMALS = 1
+MISSING_LEVEL = "Missing"  # the row of a characteristic counting the patients whose value is not known
 
 def counts_and_percents(groups: pd.Series, denominator: int | None = None) -> pd.DataFrame:
     """Return n and percent for every level of a categorical, empty levels included."""
@@ -36,7 +38,13 @@ def characteristic_table(cohort: pd.DataFrame, characteristics: Sequence[Charact
     """Return one row per level of each characteristic: characteristic key and label, level, n, percent."""
     parts = []
     for item in characteristics:
-        part = counts_and_percents(pd.Series(item.grouping(cohort)), denominator=len(cohort))
+        groups = pd.Series(item.grouping(cohort))
+        part = counts_and_percents(groups, denominator=len(cohort))
+        if groups.isna().any():  # as gtsummary and tableone do: a row of its own, over the same denominator
+            missing = int(groups.isna().sum())
+            part = pd.concat([part, pd.DataFrame({"level": [MISSING_LEVEL], "n": [missing],
+                                                  "percent": [round(100.0 * missing / len(cohort), PERCENT_DECIMALS)]})],
+                             ignore_index=True)
         part.insert(0, "characteristic", item.label)
         part.insert(0, "key", item.key)
         parts.append(part)
@@ -60,8 +68,14 @@ def slug(text: str) -> str:
     return "_".join(text.lower().replace("-", " ").split())
 
 def histology_table(cohort: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Return Table 2 (pathological subtypes) recomputed: n and percent per subtype."""
-    return value_counts_table(cohort["histology"], order)
+    """Return Table 2 (pathological subtypes) recomputed: n and percent per subtype, and a Missing row if any."""
+    table = value_counts_table(cohort["histology"], order)
+    missing = int(cohort["histology"].isna().sum())
+    if missing:
+        table = pd.concat([table, pd.DataFrame({"level": [MISSING_LEVEL], "n": [missing],
+                                                "percent": [round(100.0 * missing / len(cohort), PERCENT_DECIMALS)]})],
+                          ignore_index=True)
+    return table
 
 def range_summary(values: pd.Series) -> dict[str, float]:
     """Return the median, minimum and maximum of a numeric column."""

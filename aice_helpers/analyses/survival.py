@@ -93,7 +93,7 @@ def subgroup_tables(cohort: pd.DataFrame, endpoint: str, factors: Sequence[Facto
     for factor in factors:
         frame = factor_frame(cohort, endpoint, factor)
         levels = factor_levels(frame["group"], factor)
-        frame["group"] = frame["group"].astype(str)
+        frame["group"] = frame["group"].astype(str).where(frame["group"].notna())  # a missing group stays missing
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ModelWarning)
             part = survival.subgroup_table(frame, "time", "event", "group", order=levels, ties=ties, alpha=alpha)

@@ -59,6 +59,12 @@ import nbformat
 import pandas as pd
 import yaml
 
+from aice_helpers.book.execute import (
+    INJECTED_TAG,
+    REMOVE_TAG,
+    execute_command,
+    without_timings,
+)
 from aice_helpers.contract import (
     ADVERSE_EVENTS_FILE,
     COHORT_FILE,
@@ -76,6 +82,11 @@ from aice_helpers.data import (
     read_records,
     terminal_text,
     text_frame,
+)
+from aice_helpers.ingest import (
+    WORKBOOK_SUFFIXES,
+    input_tables,
+    with_survival_from_dates,
 )
 from aice_helpers.mapping import (
     ColumnMapping,
@@ -139,7 +150,7 @@ __all__ = [
     "union_columns",
     "write_columns",
     "chapter_environment",
-    "papermill_command",
+    "chapter_command",
     "MemoryWatcher",
     "process_tree",
     "peak_rss_mb",
@@ -239,7 +250,6 @@ LEFT_OUT_PAGE = "left_out"
 MARKER_FILE = ".aice-rerun"  # marks DIR as a rerun's output, which a later rerun may replace
 REPORT_FILE = "rerun-report.json"
 JB_FLAGS = ("-W", "-n", "--keep-going", "--quiet")
-INJECTED_TAG, REMOVE_TAG = "injected-parameters", "remove-cell"
 MAX_WARNING_CHARS = 200
 RERUN_BANNER = """```{admonition} Computed on your cohort
 :class: tip
@@ -263,6 +273,7 @@ OTHER_CATEGORY = "Other"
 INTERRUPTING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 PROCESS_GRACE_SECONDS = 5.0
 DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 EXAMPLE = """\
 example:
@@ -484,8 +495,8 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     ``min_cell`` above 1, free-text categories of fewer than ``min_cell`` patients become "Other" in the copy."""
     started = time.perf_counter()
     mapping = load_mapping(mapping_file) if mapping_file is not None else None
-    files = input_files(data)
-    frames = input_frames(files, mapping)
+    frames = input_tables(data, mapping)  # any format the ingest module reads, before the mapping
+    frames = with_survival_from_dates(apply_mapping(frames, mapping) if mapping is not None else frames, mapping)
     headers = {name: tuple(frame.columns) for name, frame in frames.items()}
     plan = chapter_plan(headers, chapters)
     raise_on_missing(plan, chapters, headers, input_description(data))
@@ -500,7 +511,8 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     for label, frame in (("sessions", dataset.procedures), ("adverse events", dataset.adverse_events)):
         if frame is not None:
             counts[label] = len(frame)
-    return PreparedData(plan, checked, counts, data.is_file(), mapping is not None, time.perf_counter() - started)
+    single_file = data.is_file() and data.suffix.lower() not in WORKBOOK_SUFFIXES
+    return PreparedData(plan, checked, counts, single_file, mapping is not None, time.perf_counter() - started)
 
 
 def free_text_columns(file_name: str) -> tuple[str, ...]:
@@ -597,7 +609,9 @@ def missing_data(required: Mapping[str, tuple[str, ...]], headers: Mapping[str, 
 
 def input_description(data: Path) -> str:
     """Return where files were looked for, for a message: the folder, or what a single CSV gives."""
-    return f"{data} is a single CSV, which gives the cohort file only" if data.is_file() else f"not in {data}"
+    if data.is_file() and data.suffix.lower() in WORKBOOK_SUFFIXES:
+        return f"not among the sheets of {data.name}"
+    return f"{data} is a single file, which gives the cohort file only" if data.is_file() else f"not in {data}"
 
 
 def raise_on_missing(plan: Plan, chapters: Sequence[str] | None, headers: Mapping[str, tuple[str, ...]],
@@ -661,15 +675,16 @@ def chapter_environment(columns: Mapping[str, tuple[str, ...]], min_cell: int) -
     environment[MIN_CELL_ENV] = str(min_cell)
     environment[VALIDATED_ENV] = "1"  # the copy was validated in step 1
     environment[PER_PATIENT_FIGURES_ENV] = "0"
-    environment.setdefault("MPLBACKEND", "agg")
+    # The inline backend, as in a notebook server and the default build: it embeds each figure plt.show() draws.
+    # A non-interactive backend (agg, perhaps set in the caller's environment) would make plt.show() draw nothing.
+    environment["MPLBACKEND"] = INLINE_BACKEND
     return environment
 
 
-def papermill_command(name: str, data_dir: Path, output: Path, cwd: Path) -> list[str]:
-    """Return the papermill command that executes chapter ``name`` on ``data_dir`` into ``output``."""
-    parameters = json.dumps({"data_dir": str(data_dir), "compare_with_published": False})
-    return [sys.executable, "-m", "papermill", "--no-progress-bar", "--log-level", "WARNING", "--cwd", str(cwd),
-            "--kernel", "python3", "-y", parameters, str(NOTEBOOKS_DIR / f"{name}.ipynb"), str(output)]
+def chapter_command(name: str, data_dir: Path, output: Path, cwd: Path) -> list[str]:
+    """Return the command that executes chapter ``name`` on ``data_dir`` into ``output`` (the book's executor)."""
+    parameters = {"data_dir": str(data_dir), "compare_with_published": False}
+    return execute_command(NOTEBOOKS_DIR / f"{name}.ipynb", output, parameters, cwd)
 
 
 class MemoryWatcher(threading.Thread):
@@ -759,7 +774,7 @@ class ChapterRunner:
             if self.stopping:
                 raise ChapterFailed(f"chapter {name} not run: another chapter failed")
             # A session of its own, so that stop() can end papermill together with its kernel.
-            process = subprocess.Popen(papermill_command(name, data_dir, output, data_dir.parent),
+            process = subprocess.Popen(chapter_command(name, data_dir, output, data_dir.parent),
                                        env=chapter_environment(columns, min_cell), stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, text=True, start_new_session=True)
             self.processes[name] = process
@@ -835,7 +850,7 @@ def prepared_notebook(path: Path, min_cell: int = 0) -> list[str]:
         masked_count_phrases,  # reason: chapter modules load matplotlib; only the executing step needs them
     )
 
-    notebook = nbformat.read(path, as_version=4)
+    notebook = without_timings(nbformat.read(path, as_version=4))
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(RERUN_BANNER))
     warnings = []
     for index, cell in enumerate(notebook.cells):
@@ -1056,7 +1071,7 @@ def front_page(title: str, prepared: PreparedData, runs: Sequence[ChapterRun], m
                with_left_out: bool) -> str:
     """Return the rerun book's front page: what it ran on, what it holds, what it leaves out."""
     counts = ", ".join(f"{count:,} {label}" for label, count in prepared.counts.items())
-    source = "a single CSV file taken as the cohort file" if prepared.single_csv else "a data folder"
+    source = "a single file taken as the cohort file" if prepared.single_csv else "a data folder or workbook"
     mapped = ", with a mapping of column names and codes" if prepared.mapped else ""
     parts = [f"# {myst_text(title)}", "", textwrap.dedent(f"""\
         ```{{admonition}} These pages show your cohort's results, not the study's

@@ -66,6 +66,7 @@ from aice_helpers.stats.cox import (
 )
 
 __all__ = [
+    "complete_case_note",
     "CONTINUOUS_LABELS",
     "EVENT",
     "PAPER_LABELS",
@@ -269,6 +270,17 @@ def reason_text(reason: str) -> str:
         if reason.startswith(prefix):
             return explanation
     return REASON_EXPLANATIONS.get(reason, reason)
+
+
+def complete_case_note(cohort: pd.DataFrame, result: CoxResult, model: str) -> str:
+    """How many patients a model used and how many it left out for a missing covariate ("" when none):
+    the models are complete-case analyses."""
+    left_out = len(cohort) - result.n
+    if left_out <= 0:
+        return ""
+    return (f"The {model} is a complete-case analysis: it uses the {patients_text(result.n)} whose every covariate "
+            f"is known and leaves out {patients_text(left_out)} of {len(cohort)} with at least one missing. Those "
+            f"left out may differ from the others, which can bias the hazard ratios.")
 
 
 def not_estimable_note(result: CoxResult, model: str) -> str:

@@ -721,7 +721,8 @@ def factor_km_panels(cohort: pd.DataFrame, factor_key: str, endpoints: Sequence[
         if len(levels) > 1 and tables is not None and endpoint in tables:
             p = float(tables[endpoint].loc[tables[endpoint]["factor"] == factor_key, "logrank_p"].iloc[0])
         elif len(levels) > 1:
-            p = survival.logrank(time, event, groups.astype(str).to_numpy()).p
+            known = groups.notna().to_numpy()  # patients whose factor is missing are left out of the test
+            p = survival.logrank(time[known], event[known], groups[known].astype(str).to_numpy()).p
         panels.append({"curves": curves, "title": f"{ENDPOINTS[endpoint].name}", "logrank_p": p})
     return panels
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aice_helpers.analyses.counts import (  # noqa: F401
+    MISSING_LEVEL,
     PERCENT_DECIMALS,
     baseline_table,
     characteristic_table,
@@ -123,7 +124,9 @@ def _level_ids(table: pd.DataFrame) -> list[str]:
     by_key = {c.key: c for c in TABLE1_CHARACTERISTICS}
     ids = []
     for key, part in table.groupby("key", sort=False):
-        ids.extend(by_key[key].level_ids[: len(part)])
+        known = int((part["level"] != MISSING_LEVEL).sum())
+        ids.extend(by_key[key].level_ids[:known])
+        ids.extend(f"{by_key[key].level_ids[0]}.missing" for _ in range(len(part) - known))  # no published number
     return ids
 
 

@@ -1,20 +1,54 @@
-"""Build-time checks and tidying of executed chapter notebooks (used by the Makefile).
+"""The one chapter executor, shared by ``make book`` and ``aice rerun``: papermill, checks, page preparation.
 
-    python tools/notebook_tools.py execute SRC DST    execute with papermill, check, prepare: DST only on success
-    python tools/notebook_tools.py execute-stale JOBS DEPS -- SRC DST [SRC DST ...]
+    python -m aice_helpers.book.execute execute SRC DST [--parameters JSON] [--cwd DIR] [--warnings-allowed]
+                                                      execute with papermill, check, prepare: DST only on success
+    python -m aice_helpers.book.execute execute-stale JOBS DEPS -- SRC DST [SRC DST ...]
                                                       the same for every pair whose DST is missing or older than
                                                       SRC or a DEPS file, JOBS at a time in reused kernels
-    python tools/notebook_tools.py check NOTEBOOK     fail on an error or anything written to stderr
-    python tools/notebook_tools.py prepare NOTEBOOK   hide papermill's injected-parameters cell
-    python tools/notebook_tools.py store SRC DST      store executed outputs as the nbval baseline
+    python -m aice_helpers.book.execute check NOTEBOOK     fail on an error or anything written to stderr
+    python -m aice_helpers.book.execute prepare NOTEBOOK   hide papermill's injected-parameters cell
+    python -m aice_helpers.book.execute store SRC DST      store executed outputs as the nbval baseline
+
+The book's build runs its chapters here in-process (reused kernels, warnings are errors); a rerun runs
+each chapter as ``execute`` in a process of its own (so that it can be stopped with its kernel), with
+its parameters, and collects the warnings for the front page instead of failing on them.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import multiprocessing
+import queue as queues
 import sys
 from pathlib import Path
 
 import nbformat
+import papermill
+from jupyter_client.manager import KernelManager
+from papermill.exceptions import PapermillExecutionError
+
+__all__ = [
+    "INJECTED_TAG",
+    "REMOVE_TAG",
+    "VOLATILE_METADATA",
+    "KERNEL",
+    "KERNEL_TIMEOUT_S",
+    "problems_in",
+    "with_injected_cell_hidden",
+    "renumbered",
+    "without_run_metadata",
+    "without_timings",
+    "executed",
+    "execute_command",
+    "SNAPSHOT_CODE",
+    "RESET_CODE",
+    "stale_pairs",
+    "kernel_command",
+    "executed_in_one_kernel",
+    "executed_stale",
+    "main",
+]
 
 INJECTED_TAG = "injected-parameters"
 REMOVE_TAG = "remove-cell"
@@ -23,14 +57,14 @@ KERNEL = "python3"
 KERNEL_TIMEOUT_S = 120
 
 
-def problems_in(notebook: nbformat.NotebookNode) -> list[str]:
-    """Return one line per error or stderr output (warnings included) in an executed notebook."""
+def problems_in(notebook: nbformat.NotebookNode, warnings_allowed: bool = False) -> list[str]:
+    """Return one line per error or stderr output (warnings included, unless allowed) in an executed notebook."""
     found = []
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 found.append(f"cell {index}: {output.get('ename')}: {output.get('evalue')}")
-            elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+            elif output.get("output_type") == "stream" and output.get("name") == "stderr" and not warnings_allowed:
                 found.append(f"cell {index} wrote to stderr (warnings are errors): {output.get('text', '').strip()}")
     return found
 
@@ -58,6 +92,11 @@ def renumbered(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def without_run_metadata(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return the notebook without injected cells and without timings that change on every run."""
     notebook.cells = [c for c in notebook.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
+    return without_timings(notebook)
+
+
+def without_timings(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Return the notebook without papermill's and the kernel's timings (they change on every run, say nothing)."""
     for key in VOLATILE_METADATA:
         notebook.metadata.pop(key, None)
     for cell in notebook.cells:
@@ -66,32 +105,38 @@ def without_run_metadata(notebook: nbformat.NotebookNode) -> nbformat.NotebookNo
     return notebook
 
 
-def executed(source: Path, destination: Path, kernel: object | None = None) -> int:
-    """Execute ``source`` with papermill (cwd notebooks/), check it and hide its injected cell; write
-    ``destination`` only when every cell ran without an error or a word on stderr. Return the exit status.
+def executed(source: Path, destination: Path, kernel: object | None = None, parameters: dict | None = None,
+             cwd: Path | None = None, warnings_allowed: bool = False) -> int:
+    """Execute ``source`` with papermill (cwd its folder unless given), check it, hide its injected cell and drop
+    its timings; write ``destination`` only when every cell ran without an error (and, unless
+    ``warnings_allowed``, without a word on stderr). Return the exit status.
 
     One process per chapter does all three steps, instead of three: the build starts a dozen chapters.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     partial = destination.with_name(destination.name + ".tmp.ipynb")
     reuse = {} if kernel is None else {"km": kernel}  # a running kernel: its working folder is already set
     try:
-        notebook = papermill.execute_notebook(str(source), str(partial), cwd=None if kernel else str(source.parent),
+        notebook = papermill.execute_notebook(str(source), str(partial), parameters=parameters or {},
+                                              cwd=None if kernel else str(cwd or source.parent),
                                               kernel_name=KERNEL, progress_bar=False, log_output=False, **reuse)
     except PapermillExecutionError:
         notebook = nbformat.read(partial, as_version=4)
-    found = problems_in(notebook)
+    found = problems_in(notebook, warnings_allowed)
     for line in found:
-        print(f"{source}: {line}", file=sys.stderr)
+        print(f"{source.name}: {line}", file=sys.stderr)
     if found:
         partial.unlink(missing_ok=True)
         destination.unlink(missing_ok=True)
         return 1
-    nbformat.write(renumbered(with_injected_cell_hidden(notebook)), partial)
+    nbformat.write(without_timings(renumbered(with_injected_cell_hidden(notebook))), partial)
     partial.replace(destination)
     return 0
+
+
+def execute_command(source: Path, destination: Path, parameters: dict, cwd: Path) -> list[str]:
+    """Return the command that runs :func:`executed` in a process of its own (a rerun's chapters), warnings allowed."""
+    return [sys.executable, "-m", "aice_helpers.book.execute", "execute", str(source), str(destination),
+            "--parameters", json.dumps(parameters), "--cwd", str(cwd), "--warnings-allowed"]
 
 
 # A kernel runs one chapter after another: starting a kernel and importing the helper package costs
@@ -138,9 +183,7 @@ def kernel_command(kernel: object, code: str) -> None:
 
 def executed_in_one_kernel(queue: object, failures: object, cwd: Path) -> None:
     """Take chapters from ``queue`` until it is empty, running them one after another in one kernel."""
-    import queue as queues
 
-    from jupyter_client.manager import KernelManager
 
     kernel = KernelManager(kernel_name=KERNEL)
     kernel.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
@@ -161,7 +204,6 @@ def executed_in_one_kernel(queue: object, failures: object, cwd: Path) -> None:
 
 def executed_stale(jobs: int, dependencies: list[Path], pairs: list[tuple[Path, Path]]) -> int:
     """Execute the stale chapters, ``jobs`` kernels at a time, in the order given; return 1 if any failed."""
-    import multiprocessing
 
     todo = stale_pairs(pairs, dependencies)
     if not todo:
@@ -197,7 +239,15 @@ def main(argv: list[str]) -> int:
         paths = [Path(arg) for arg in argv[split + 1:]]
         return executed_stale(int(argv[1]), [Path(arg) for arg in argv[2:split]], list(zip(paths[::2], paths[1::2])))
     if argv[0] == "execute":
-        return executed(Path(argv[1]), Path(argv[2]))
+        parser = argparse.ArgumentParser(prog="execute")
+        parser.add_argument("source", type=Path)
+        parser.add_argument("destination", type=Path)
+        parser.add_argument("--parameters", type=json.loads, default={})
+        parser.add_argument("--cwd", type=Path, default=None)
+        parser.add_argument("--warnings-allowed", action="store_true")
+        args = parser.parse_args(argv[1:])
+        return executed(args.source, args.destination, parameters=args.parameters, cwd=args.cwd,
+                        warnings_allowed=args.warnings_allowed)
     path = Path(argv[1])
     notebook = nbformat.read(path, as_version=4)
     if argv[0] == "check":
