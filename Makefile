@@ -33,7 +33,7 @@ JB_FLAGS  := -W -n --keep-going --quiet
 # The repository's own helper package comes first, whatever else the environment holds.
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: all book test unit venv data notebooks benchmark clean
+.PHONY: all book test unit venv data notebooks benchmark lab-study clean
 
 all: book
 
@@ -89,6 +89,11 @@ data: $(INSTALLED)
 notebooks: $(EXECUTED_ALL)
 	@for nb in $(NOTEBOOKS); do \
 	  $(PY) tools/notebook_tools.py store $(STAGE)/$$nb $$nb; echo "stored outputs of $$nb"; done
+
+## The simulation lab's full study (minutes): every setting stored in data/lab as it completes, seeded,
+## a process per core; a rerun skips the settings already stored (delete data/lab to start afresh).
+lab-study: $(INSTALLED)
+	nice -n 10 $(PY) tools/lab_study.py
 
 benchmark: $(INSTALLED)
 	$(PY) benchmarks/build_time.py

@@ -30,12 +30,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from lifelines import LogLogisticFitter, LogNormalFitter, WeibullFitter
 from scipy import integrate, stats
 
+from aice_helpers.contract import DATA_DIR
 from aice_helpers.pages import cox_chapter
 from aice_helpers.pages import prognostic
 from aice_helpers.stats import survival
@@ -665,3 +667,111 @@ def epv_note(overview: pd.DataFrame) -> str:
 def monte_carlo_replicates(standard_error: float, proportion: float = NOMINAL_COVERAGE) -> int:
     """The replicates needed for a proportion near ``proportion`` to have this Monte Carlo SE: p(1 − p)/SE²."""
     return math.ceil(round(proportion * (1.0 - proportion) / standard_error**2, 9))  # round off float noise
+
+
+# ---------------------------------------------------------------------------------------------
+# The full study: run once by `make lab-study`, stored as data, read back by the page
+
+
+LAB_DIR = DATA_DIR / "lab"
+FULL_SAMPLE_SIZES: tuple[int, ...] = (30, 113, 300)  # patients per study (median experiment)
+FULL_CENSORED_SHARES: tuple[float, ...] = (0.0, 0.3, 0.6)  # shares censored (median experiment)
+FULL_EPV_LEVELS: tuple[float, ...] = (5, 10)  # events per variable besides the study's own (Cox experiment)
+FULL_COX_PATIENTS = 113  # patients per study (Cox experiment)
+DESIGN_FILE = "design.json"
+MEDIAN_FOLDER, COX_FOLDER = "median", "cox"
+STORED_FLOAT_FORMAT = "%.10g"  # ten significant digits: far below any Monte Carlo error, and a stable diff
+
+
+@dataclass(frozen=True)
+class StoredStudy:
+    """The full study as stored: its design (seed, replicates, the invented world) and every replicate's rows."""
+
+    design: dict
+    median_rows: pd.DataFrame
+    cox_rows: pd.DataFrame
+
+
+def full_study_design(model: TrueModel, design: CoxDesign, study_events: int, seed: int = DEFAULT_SEED,
+                      replications: int = FULL_REPLICATIONS, cox_replications: int = FULL_COX_REPLICATIONS,
+                      ) -> dict:
+    """What identifies a full study's results: seed, replicates, settings and the invented world (a JSON dict)."""
+    return {
+        "seed": int(seed), "replications": int(replications), "cox_replications": int(cox_replications),
+        "sample_sizes": list(FULL_SAMPLE_SIZES), "censored_shares": list(FULL_CENSORED_SHARES),
+        "epv_levels": list(FULL_EPV_LEVELS), "cox_patients": FULL_COX_PATIENTS, "study_events": int(study_events),
+        "model": model.name, "true_median": round(model.median, 9),
+        "true_log_hazard_ratios": {str(k): round(float(v), 9) for k, v in design.log_hazard_ratios.items()},
+    }
+
+
+def median_setting_file(folder: Path, setting: MedianSetting) -> Path:
+    """Where one setting of the median experiment is stored: median/n113_censored30.csv."""
+    return folder / MEDIAN_FOLDER / f"n{setting.patients}_censored{round(100 * setting.censored_target)}.csv"
+
+
+def cox_setting_file(folder: Path, setting: CoxSetting) -> Path:
+    """Where one level of the Cox experiment is stored: cox/n113_deaths35.csv."""
+    return folder / COX_FOLDER / f"n{setting.patients}_deaths{setting.target_events}.csv"
+
+
+def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV next to its place, then move it there: an interrupted run leaves no half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial_path = path.with_suffix(".csv.partial")
+    frame.to_csv(partial_path, index=False, float_format=STORED_FLOAT_FORMAT, lineterminator="\n")
+    os.replace(partial_path, path)
+
+
+def run_full_study(cohort: pd.DataFrame, folder: Path = LAB_DIR, seed: int = DEFAULT_SEED,
+                   replications: int = FULL_REPLICATIONS, cox_replications: int = FULL_COX_REPLICATIONS,
+                   workers: int | None = None, log: Callable[[str], None] = print) -> dict:
+    """Run every setting of the full design not yet stored in ``folder``, storing each as soon as it is done.
+
+    A setting is skipped when its file exists, so an interrupted run resumes where it stopped. Each setting
+    uses the seeds it has in :func:`median_experiment` and :func:`cox_experiment` over the whole design, so
+    the stored rows are those of one uninterrupted run. Results stored for another design are an error.
+    """
+    import json
+    import time as clock
+
+    folder = Path(folder)
+    time_, event = cohort[prognostic.ENDPOINTS[ENDPOINT].time_col], cohort[prognostic.ENDPOINTS[ENDPOINT].event_col]
+    model = best_model(fitted_models(time_, event))
+    design = cox_design(cohort, model)
+    events = study_deaths(cohort)
+    wanted = full_study_design(model, design, events, seed, replications, cox_replications)
+    design_path = folder / DESIGN_FILE
+    if design_path.exists():
+        stored = json.loads(design_path.read_text(encoding="utf-8"))
+        if stored != wanted:
+            raise ValueError(f"{design_path} describes another design than this run's; remove the folder "
+                             f"{folder} to run the new design from scratch")
+    folder.mkdir(parents=True, exist_ok=True)
+    design_path.write_text(json.dumps(wanted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    settings = median_settings(model, FULL_SAMPLE_SIZES, FULL_CENSORED_SHARES)
+    seeds = replicate_seeds(seed, MEDIAN_STREAM, len(settings), replications)
+    for setting, setting_seeds in zip(settings, seeds):
+        path = median_setting_file(folder, setting)
+        if path.exists():
+            log(f"stored already: {path.relative_to(folder)}")
+            continue
+        start = clock.perf_counter()
+        parts = parallel_map(median_replicates, chunked_tasks([setting], [setting_seeds], MEDIAN_CHUNK, model),
+                             workers)
+        _write_atomically(pd.concat(parts, ignore_index=True), path)
+        log(f"stored {path.relative_to(folder)} ({clock.perf_counter() - start:.0f} s)")
+
+    levels = cox_settings(design, FULL_EPV_LEVELS, FULL_COX_PATIENTS, events)
+    seeds = replicate_seeds(seed, COX_STREAM, len(levels), cox_replications)
+    for setting, setting_seeds in zip(levels, seeds):
+        path = cox_setting_file(folder, setting)
+        if path.exists():
+            log(f"stored already: {path.relative_to(folder)}")
+            continue
+        start = clock.perf_counter()
+        parts = parallel_map(cox_replicates, chunked_tasks([setting], [setting_seeds], COX_CHUNK, design), workers)
+        _write_atomically(pd.concat(parts, ignore_index=True), path)
+        log(f"stored {path.relative_to(folder)} ({clock.perf_counter() - start:.0f} s)")
+    return wanted
