@@ -299,6 +299,26 @@ def mc_standard_error(proportion: float | np.ndarray, replicates: int | np.ndarr
         return np.sqrt(np.asarray(proportion) * (1.0 - np.asarray(proportion)) / np.asarray(replicates))
 
 
+def exact_interval(successes: int | float, trials: int | float, level: float = NOMINAL_COVERAGE) -> tuple[float, float]:
+    """Clopper–Pearson interval of a proportion: beta quantiles (α/2; k, n−k+1) and (1−α/2; k+1, n−k); NaN for n = 0.
+
+    Unlike √(p(1 − p)/R), which is 0 when every replicate (or none) succeeds, it still says how uncertain 100%
+    or 0% from R replicates is: from R = 2000 and 2000 successes, 99.8–100%.
+    """
+    if not trials or not np.isfinite(trials) or not np.isfinite(successes):
+        return math.nan, math.nan
+    k, n = int(successes), int(trials)
+    alpha = 1.0 - level
+    lower = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
+    upper = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return lower, upper
+
+
+def interval_text(lower: float, upper: float) -> str:
+    """'93.9–96.1' (percent, one decimal), the book's dash when missing."""
+    return MISSING_MARK if not (np.isfinite(lower) and np.isfinite(upper)) else f"{100 * lower:.1f}–{100 * upper:.1f}"
+
+
 def coverage_summary(rows: pd.DataFrame, truth: float) -> pd.DataFrame:
     """Per setting and method: replicates, share censored, intervals given, open, missing, coverage ± MC SE, width."""
     outcomes = interval_outcomes(rows, truth)
@@ -310,7 +330,10 @@ def coverage_summary(rows: pd.DataFrame, truth: float) -> pd.DataFrame:
                           mean_width=("width", "mean"), median_estimate=("estimate", "median"))
     summary["coverage"] = summary["covered"] / summary["given"].where(summary["given"] > 0)
     summary["mc_se"] = mc_standard_error(summary["coverage"], summary["given"])
-    return summary.drop(columns="covered").reset_index()
+    limits = [exact_interval(k, n) for k, n in zip(summary["covered"], summary["given"])]
+    summary["coverage_lower"] = [low for low, _ in limits]
+    summary["coverage_upper"] = [high for _, high in limits]
+    return summary.reset_index()
 
 
 def with_missing_marked(table: pd.DataFrame) -> pd.DataFrame:
@@ -338,7 +361,9 @@ def coverage_table(summary: pd.DataFrame) -> pd.DataFrame:
         "patients": summary["patients"],
         "method": summary["method"],
         "coverage (%)": (100 * summary["coverage"]).round(1),
-        "± MC SE": (100 * summary["mc_se"]).round(1),
+        "± MC SE": (100 * summary["mc_se"]).round(1).where(~summary["coverage"].isin([0.0, 1.0])),
+        "exact 95% interval (%)": [interval_text(low, high) for low, high in
+                                   zip(summary["coverage_lower"], summary["coverage_upper"])],
         "mean width": summary["mean_width"].round(1),
         "open above (%)": (100 * summary["open_above"]).round(1),
         "no interval (%)": (100 * summary["no_interval"]).round(1),
@@ -517,6 +542,9 @@ def bias_summary(rows: pd.DataFrame, reliable_only: bool = True) -> pd.DataFrame
                           mean_se=("se", "mean"), coverage=("covers", "mean"))
     summary["relative_bias"] = 100.0 * summary["mean_bias"] / summary["true_beta"]
     summary["mc_se"] = mc_standard_error(summary["coverage"], summary["fits"])
+    limits = [exact_interval(round(p * n), n) for p, n in zip(summary["coverage"], summary["fits"])]
+    summary["coverage_lower"] = [low for low, _ in limits]
+    summary["coverage_upper"] = [high for _, high in limits]
     return summary
 
 
@@ -547,7 +575,9 @@ def cox_table(summary: pd.DataFrame, parameters: int) -> pd.DataFrame:
         "SD of log HR": summary["sd"].round(2),
         "mean SE": summary["mean_se"].round(2),
         "coverage (%)": (100 * summary["coverage"]).round(1),
-        "± MC SE": (100 * summary["mc_se"]).round(1),
+        "± MC SE": (100 * summary["mc_se"]).round(1).where(~summary["coverage"].isin([0.0, 1.0])),
+        "exact 95% interval (%)": [interval_text(low, high) for low, high in
+                                   zip(summary["coverage_lower"], summary["coverage_upper"])],
     }, index=summary.index)
     levels = epv_labels(table.index.get_level_values("target_events"), parameters)
     table.index = pd.MultiIndex.from_arrays([levels, table.index.get_level_values("covariate")],
@@ -623,10 +653,27 @@ def coverage_note(summary: pd.DataFrame, replications: int) -> str:
                      f"{censoring_label(low['censored_target'])}) to {100 * high['coverage']:.1f}% "
                      f"({high['patients']} patients, {censoring_label(high['censored_target'])}).")
     typical = 100 * float(mc_standard_error(NOMINAL_COVERAGE, replications))
-    return (f"With {replications} replicates per setting, a method whose true coverage is exactly "
+    text = (f"With {replications:,} replicates per setting, a method whose true coverage is exactly "
             f"{100 * NOMINAL_COVERAGE:.0f}% would show a Monte Carlo standard error of about {typical:.1f} "
             f"percentage points, so a coverage within about {2 * typical:.1f} points of {100 * NOMINAL_COVERAGE:.0f}% "
             f"is no evidence of a problem. Coverage across the settings:\n\n" + "\n".join(lines))
+    return text + complete_coverage_note(summary)
+
+
+def complete_coverage_note(summary: pd.DataFrame) -> str:
+    """A sentence for settings whose coverage is 100% or 0%: the MC SE formula gives 0 there, the exact
+    interval does not ('' when there is none)."""
+    extreme = summary[summary["coverage"].isin([0.0, 1.0])]
+    if extreme.empty:
+        return ""
+    widest = extreme.loc[extreme["given"].idxmin()]
+    bound = (f"at least {100 * widest['coverage_lower']:.1f}%" if widest["coverage"] == 1.0
+             else f"at most {100 * widest['coverage_upper']:.1f}%")
+    count = f"{len(extreme)} setting{'s' if len(extreme) > 1 else ''}"
+    return (f"\n\nIn {count} the coverage is 100% or 0%: every interval, or none, caught the truth. There the "
+            f"formula √(p(1 − p)/R) gives a Monte Carlo SE of 0, which is no claim of certainty; the table's exact "
+            f"binomial (Clopper–Pearson) interval says how far such a count can be trusted. With "
+            f"{int(widest['given']):,} intervals, all or none covering, the true coverage is {bound} (95% confidence).")
 
 
 def undefined_note(summary: pd.DataFrame) -> str:
@@ -683,6 +730,9 @@ MEDIAN_FOLDER, COX_FOLDER = "median", "cox"
 STORED_FLOAT_FORMAT = "%.10g"  # ten significant digits: far below any Monte Carlo error, and a stable diff
 
 
+QUICK_REPLICATIONS, QUICK_COX_REPLICATIONS = 25, 4  # the quick version a reader can run on the page
+
+
 @dataclass(frozen=True)
 class StoredStudy:
     """The full study as stored: its design (seed, replicates, the invented world) and every replicate's rows."""
@@ -690,6 +740,44 @@ class StoredStudy:
     design: dict
     median_rows: pd.DataFrame
     cox_rows: pd.DataFrame
+    folder: Path
+
+    @property
+    def replications(self) -> int:
+        """Simulated studies per setting of the median experiment."""
+        return int(self.design["replications"])
+
+    @property
+    def cox_replications(self) -> int:
+        """Simulated studies per level of the Cox experiment."""
+        return int(self.design["cox_replications"])
+
+    @property
+    def seed(self) -> int:
+        """The root seed of the study."""
+        return int(self.design["seed"])
+
+    def median_rows_for(self, model: TrueModel) -> pd.DataFrame:
+        """The median experiment's rows, after checking that they were simulated from ``model``."""
+        self._check_world(model.name, model.median, None)
+        return self.median_rows
+
+    def cox_rows_for(self, design: CoxDesign) -> pd.DataFrame:
+        """The Cox experiment's rows, after checking that they were simulated from ``design``."""
+        self._check_world(design.baseline.name, design.baseline.median, design.log_hazard_ratios)
+        return self.cox_rows
+
+    def _check_world(self, name: str, median: float, log_hazard_ratios: pd.Series | None) -> None:
+        """Raise a clear error when the stored study's invented world is not the one this page computes."""
+        stored = self.design
+        same = stored["model"] == name and math.isclose(stored["true_median"], median, rel_tol=1e-7)
+        if log_hazard_ratios is not None:
+            truth = {str(k): round(float(v), 9) for k, v in log_hazard_ratios.items()}
+            same = same and stored["true_log_hazard_ratios"] == truth
+        if not same:
+            raise ValueError(f"the full study stored in {self.folder} was simulated from another world "
+                             f"({stored['model']}, true median {stored['true_median']:.4f}) than the one fitted to "
+                             f"this cohort ({name}, {median:.4f}): run `make lab-study` after removing that folder")
 
 
 def full_study_design(model: TrueModel, design: CoxDesign, study_events: int, seed: int = DEFAULT_SEED,
@@ -703,6 +791,32 @@ def full_study_design(model: TrueModel, design: CoxDesign, study_events: int, se
         "model": model.name, "true_median": round(model.median, 9),
         "true_log_hazard_ratios": {str(k): round(float(v), 9) for k, v in design.log_hazard_ratios.items()},
     }
+
+
+def load_full_study(folder: Path = LAB_DIR) -> StoredStudy:
+    """Read the full study stored by :func:`run_full_study`; a clear error if any setting is missing."""
+    import json
+
+    folder = Path(folder)
+    design_path = folder / DESIGN_FILE
+    if not design_path.exists():
+        raise FileNotFoundError(f"no full study stored in {folder} ({DESIGN_FILE} is missing): run `make lab-study`")
+    design = json.loads(design_path.read_text(encoding="utf-8"))
+    median_paths = [folder / MEDIAN_FOLDER / f"n{n}_censored{round(100 * share)}.csv"
+                    for share in design["censored_shares"] for n in design["sample_sizes"]]
+    cox_paths = sorted((folder / COX_FOLDER).glob("n*_deaths*.csv"),
+                       key=lambda path: int(path.stem.rsplit("deaths", 1)[1]))
+    expected_levels = len({events_for_epv(epv, len(design["true_log_hazard_ratios"]), design["cox_patients"])
+                           for epv in design["epv_levels"]} | {min(design["study_events"], design["cox_patients"])})
+    missing = [path.name for path in median_paths if not path.exists()]
+    if missing or len(cox_paths) != expected_levels:
+        raise FileNotFoundError(f"the full study in {folder} is incomplete (missing: {', '.join(missing) or 'Cox levels'})"
+                                f": run `make lab-study` to finish it")
+    median_rows = pd.concat([pd.read_csv(path) for path in median_paths], ignore_index=True)
+    cox_rows = pd.concat([pd.read_csv(path) for path in cox_paths], ignore_index=True)
+    cox_rows["covariate"] = pd.Categorical(cox_rows["covariate"], categories=list(design["true_log_hazard_ratios"]))
+    cox_rows["reliable"] = cox_rows["reliable"].astype(bool)
+    return StoredStudy(design=design, median_rows=median_rows, cox_rows=cox_rows, folder=folder)
 
 
 def median_setting_file(folder: Path, setting: MedianSetting) -> Path:

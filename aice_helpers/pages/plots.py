@@ -1262,7 +1262,8 @@ def simulated_study_plot(time: Sequence[float], event: Sequence[int], true_curve
 
 def coverage_plot(summary: pd.DataFrame, nominal: float, z: float, title: str = "") -> Figure:
     """Return coverage against sample size, one panel per censoring level and one line per method (columns
-    censored_target, patients, method, coverage, mc_se): error bars ±z Monte Carlo SE, dashed line at ``nominal``."""
+    censored_target, patients, method, coverage, mc_se): error bars the exact (Clopper–Pearson) interval when the
+    summary has coverage_lower and coverage_upper, else ±z Monte Carlo SE; dashed line at ``nominal``."""
     from aice_helpers.analyses.simulation import censoring_label
 
     levels = list(dict.fromkeys(summary["censored_target"]))
@@ -1270,13 +1271,20 @@ def coverage_plot(summary: pd.DataFrame, nominal: float, z: float, title: str = 
     sizes = sorted(set(summary["patients"]))
     fig, axes = plt.subplots(1, len(levels), figsize=(FULL_WIDTH, 3.5), sharey=True, squeeze=False)
     step = 0.12
-    low = 100 * float(np.nanmin(summary["coverage"] - z * summary["mc_se"].fillna(0)))
+    bottom = (summary["coverage_lower"] if "coverage_lower" in summary else
+              summary["coverage"] - z * summary["mc_se"].fillna(0))
+    low = 100 * float(np.nanmin(bottom))
     for ax, level in zip(axes.flat, levels):
         part = summary[summary["censored_target"] == level]
         for index, (method, colour) in enumerate(zip(methods, PALETTE)):
             rows = part[part["method"] == method].set_index("patients").reindex(sizes)
             x = np.arange(len(sizes)) + (index - (len(methods) - 1) / 2) * step
-            ax.errorbar(x, 100 * rows["coverage"], yerr=100 * z * rows["mc_se"], color=colour, linewidth=1.4,
+            if {"coverage_lower", "coverage_upper"} <= set(rows.columns):  # exact: not 0 wide at 100%
+                error = 100 * np.vstack([rows["coverage"] - rows["coverage_lower"],
+                                         rows["coverage_upper"] - rows["coverage"]])
+            else:
+                error = 100 * z * rows["mc_se"]
+            ax.errorbar(x, 100 * rows["coverage"], yerr=error, color=colour, linewidth=1.4,
                         marker=LAB_METHOD_MARKERS[index % len(LAB_METHOD_MARKERS)], markersize=5, capsize=2.5,
                         label=method)
         ax.axhline(100 * nominal, **LAB_TRUTH_STYLE)
