@@ -26,7 +26,7 @@ IN_ORDER  := $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(N
              $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS))
 EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))
 HELPERS   := $(shell find aice_helpers -name "*.py" | sort) tools/notebook_tools.py
-DATA      := $(wildcard data/*.csv data/published/*.yaml)
+DATA      := $(wildcard data/*.csv data/published/*.yaml data/lab/*.json data/lab/*/*.csv)
 PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
 JB_FLAGS  := -W -n --keep-going --quiet
 
