@@ -26,14 +26,14 @@ IN_ORDER  := $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(N
              $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(NOTEBOOKS))
 EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))
 HELPERS   := $(shell find aice_helpers -name "*.py" | sort)
-DATA      := $(wildcard data/*.csv data/published/*.yaml)
+DATA      := $(wildcard data/*.csv data/published/*.yaml data/lab/*.json data/lab/*/*.csv)
 PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
 JB_FLAGS  := -W -n --keep-going --quiet
 
 # The repository's own helper package comes first, whatever else the environment holds.
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: all book test unit venv data notebooks benchmark clean
+.PHONY: all book test unit venv data notebooks benchmark lab-study clean
 
 all: book
 
@@ -89,6 +89,11 @@ data: $(INSTALLED)
 notebooks: $(EXECUTED_ALL)
 	@for nb in $(NOTEBOOKS); do \
 	  $(PY) -m aice_helpers.book.execute store $(STAGE)/$$nb $$nb; echo "stored outputs of $$nb"; done
+
+## The simulation lab's full study (minutes): every setting stored in data/lab as it completes, seeded,
+## a process per core; a rerun skips the settings already stored (delete data/lab to start afresh).
+lab-study: $(INSTALLED)
+	nice -n 10 $(PY) -m aice_helpers.analyses.lab_study
 
 benchmark: $(INSTALLED)
 	$(PY) benchmarks/build_time.py

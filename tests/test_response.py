@@ -446,7 +446,7 @@ def test_figures_of_a_million_patients_draw_a_bounded_number_of_marks() -> None:
     ax = swimmer.axes[0]
     assert len(ax.patches) == plots.SWIMMER_MAX_PATIENTS
     assert sum(len(c.get_offsets()) for c in ax.collections) <= 5 * plots.SWIMMER_MAX_PATIENTS
-    assert "120 of 1,000,000 patients" in title_of(ax)
+    assert f"{plots.SWIMMER_MAX_PATIENTS} of 1,000,000 patients" in title_of(ax)
     plots.plt.close("all")
 
 

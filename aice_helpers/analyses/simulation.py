@@ -23,13 +23,16 @@ results do not depend on the number of workers, and a run with more replicates e
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import time as clock
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,12 +41,14 @@ from scipy import integrate, stats
 
 from aice_helpers import study
 from aice_helpers.analyses import models as cox_models
-from aice_helpers.contract import MISSING_MARK
+from aice_helpers.contract import DATA_DIR, MISSING_MARK
 from aice_helpers.published import published_value
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import DEFAULT_ALPHA, ModelWarning, fit_cox
 
 __all__ = [
+    "QUICK_REPLICATIONS",
+    "load_full_study",
     "DEFAULT_SEED",
     "NOMINAL_COVERAGE",
     "FULL_REPLICATIONS",
@@ -380,6 +385,26 @@ def mc_standard_error(proportion: float | np.ndarray, replicates: int | np.ndarr
         return np.sqrt(np.asarray(proportion) * (1.0 - np.asarray(proportion)) / np.asarray(replicates))
 
 
+def exact_interval(successes: int | float, trials: int | float, level: float = NOMINAL_COVERAGE) -> tuple[float, float]:
+    """Clopper–Pearson interval of a proportion: beta quantiles (α/2; k, n−k+1) and (1−α/2; k+1, n−k); NaN for n = 0.
+
+    Unlike √(p(1 − p)/R), which is 0 when every replicate (or none) succeeds, it still says how uncertain 100%
+    or 0% from R replicates is: from R = 2000 and 2000 successes, 99.8–100%.
+    """
+    if not trials or not np.isfinite(trials) or not np.isfinite(successes):
+        return math.nan, math.nan
+    k, n = int(successes), int(trials)
+    alpha = 1.0 - level
+    lower = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
+    upper = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return lower, upper
+
+
+def interval_text(lower: float, upper: float) -> str:
+    """'93.9–96.1' (percent, one decimal), the book's dash when missing."""
+    return MISSING_MARK if not (np.isfinite(lower) and np.isfinite(upper)) else f"{100 * lower:.1f}–{100 * upper:.1f}"
+
+
 def coverage_summary(rows: pd.DataFrame, truth: float) -> pd.DataFrame:
     """Per setting and method: replicates, share censored, intervals given, open, missing, coverage ± MC SE, width."""
     outcomes = interval_outcomes(rows, truth)
@@ -391,7 +416,10 @@ def coverage_summary(rows: pd.DataFrame, truth: float) -> pd.DataFrame:
                           mean_width=("width", "mean"), median_estimate=("estimate", "median"))
     summary["coverage"] = summary["covered"] / summary["given"].where(summary["given"] > 0)
     summary["mc_se"] = mc_standard_error(summary["coverage"], summary["given"])
-    return summary.drop(columns="covered").reset_index()
+    limits = [exact_interval(k, n) for k, n in zip(summary["covered"], summary["given"])]
+    summary["coverage_lower"] = [low for low, _ in limits]
+    summary["coverage_upper"] = [high for _, high in limits]
+    return summary.reset_index()
 
 
 def with_missing_marked(table: pd.DataFrame) -> pd.DataFrame:
@@ -419,7 +447,9 @@ def coverage_table(summary: pd.DataFrame) -> pd.DataFrame:
         "patients": summary["patients"],
         "method": summary["method"],
         "coverage (%)": (100 * summary["coverage"]).round(1),
-        "± MC SE": (100 * summary["mc_se"]).round(1),
+        "± MC SE": (100 * summary["mc_se"]).round(1).where(~summary["coverage"].isin([0.0, 1.0])),
+        "exact 95% interval (%)": [interval_text(low, high) for low, high in
+                                   zip(summary["coverage_lower"], summary["coverage_upper"])],
         "mean width": summary["mean_width"].round(1),
         "open above (%)": (100 * summary["open_above"]).round(1),
         "no interval (%)": (100 * summary["no_interval"]).round(1),
@@ -598,6 +628,9 @@ def bias_summary(rows: pd.DataFrame, reliable_only: bool = True) -> pd.DataFrame
                           mean_se=("se", "mean"), coverage=("covers", "mean"))
     summary["relative_bias"] = 100.0 * summary["mean_bias"] / summary["true_beta"]
     summary["mc_se"] = mc_standard_error(summary["coverage"], summary["fits"])
+    limits = [exact_interval(round(p * n), n) for p, n in zip(summary["coverage"], summary["fits"])]
+    summary["coverage_lower"] = [low for low, _ in limits]
+    summary["coverage_upper"] = [high for _, high in limits]
     return summary
 
 
@@ -628,7 +661,9 @@ def cox_table(summary: pd.DataFrame, parameters: int) -> pd.DataFrame:
         "SD of log HR": summary["sd"].round(2),
         "mean SE": summary["mean_se"].round(2),
         "coverage (%)": (100 * summary["coverage"]).round(1),
-        "± MC SE": (100 * summary["mc_se"]).round(1),
+        "± MC SE": (100 * summary["mc_se"]).round(1).where(~summary["coverage"].isin([0.0, 1.0])),
+        "exact 95% interval (%)": [interval_text(low, high) for low, high in
+                                   zip(summary["coverage_lower"], summary["coverage_upper"])],
     }, index=summary.index)
     levels = epv_labels(table.index.get_level_values("target_events"), parameters)
     table.index = pd.MultiIndex.from_arrays([levels, table.index.get_level_values("covariate")],
@@ -704,10 +739,27 @@ def coverage_note(summary: pd.DataFrame, replications: int) -> str:
                      f"{censoring_label(low['censored_target'])}) to {100 * high['coverage']:.1f}% "
                      f"({high['patients']} patients, {censoring_label(high['censored_target'])}).")
     typical = 100 * float(mc_standard_error(NOMINAL_COVERAGE, replications))
-    return (f"With {replications} replicates per setting, a method whose true coverage is exactly "
+    text = (f"With {replications:,} replicates per setting, a method whose true coverage is exactly "
             f"{100 * NOMINAL_COVERAGE:.0f}% would show a Monte Carlo standard error of about {typical:.1f} "
             f"percentage points, so a coverage within about {2 * typical:.1f} points of {100 * NOMINAL_COVERAGE:.0f}% "
             f"is no evidence of a problem. Coverage across the settings:\n\n" + "\n".join(lines))
+    return text + complete_coverage_note(summary)
+
+
+def complete_coverage_note(summary: pd.DataFrame) -> str:
+    """A sentence for settings whose coverage is 100% or 0%: the MC SE formula gives 0 there, the exact
+    interval does not ('' when there is none)."""
+    extreme = summary[summary["coverage"].isin([0.0, 1.0])]
+    if extreme.empty:
+        return ""
+    widest = extreme.loc[extreme["given"].idxmin()]
+    bound = (f"at least {100 * widest['coverage_lower']:.1f}%" if widest["coverage"] == 1.0
+             else f"at most {100 * widest['coverage_upper']:.1f}%")
+    count = f"{len(extreme)} setting{'s' if len(extreme) > 1 else ''}"
+    return (f"\n\nIn {count} the coverage is 100% or 0%: every interval, or none, caught the truth. There the "
+            f"formula √(p(1 − p)/R) gives a Monte Carlo SE of 0, which is no claim of certainty; the table's exact "
+            f"binomial (Clopper–Pearson) interval says how far such a count can be trusted. With "
+            f"{int(widest['given']):,} intervals, all or none covering, the true coverage is {bound} (95% confidence).")
 
 
 def undefined_note(summary: pd.DataFrame) -> str:
@@ -748,3 +800,175 @@ def epv_note(overview: pd.DataFrame) -> str:
 def monte_carlo_replicates(standard_error: float, proportion: float = NOMINAL_COVERAGE) -> int:
     """The replicates needed for a proportion near ``proportion`` to have this Monte Carlo SE: p(1 − p)/SE²."""
     return math.ceil(round(proportion * (1.0 - proportion) / standard_error**2, 9))  # round off float noise
+
+
+# ---------------------------------------------------------------------------------------------
+# The full study: run once by `make lab-study`, stored as data, read back by the page
+
+
+LAB_DIR = DATA_DIR / "lab"
+FULL_SAMPLE_SIZES: tuple[int, ...] = (30, 113, 300)  # patients per study (median experiment)
+FULL_CENSORED_SHARES: tuple[float, ...] = (0.0, 0.3, 0.6)  # shares censored (median experiment)
+FULL_EPV_LEVELS: tuple[float, ...] = (5, 10)  # events per variable besides the study's own (Cox experiment)
+FULL_COX_PATIENTS = 113  # patients per study (Cox experiment)
+DESIGN_FILE = "design.json"
+MEDIAN_FOLDER, COX_FOLDER = "median", "cox"
+STORED_FLOAT_FORMAT = "%.10g"  # ten significant digits: far below any Monte Carlo error, and a stable diff
+
+
+QUICK_REPLICATIONS, QUICK_COX_REPLICATIONS = 25, 4  # the quick version a reader can run on the page
+
+
+@dataclass(frozen=True)
+class StoredStudy:
+    """The full study as stored: its design (seed, replicates, the invented world) and every replicate's rows."""
+
+    design: dict
+    median_rows: pd.DataFrame
+    cox_rows: pd.DataFrame
+    folder: Path
+
+    @property
+    def replications(self) -> int:
+        """Simulated studies per setting of the median experiment."""
+        return int(self.design["replications"])
+
+    @property
+    def cox_replications(self) -> int:
+        """Simulated studies per level of the Cox experiment."""
+        return int(self.design["cox_replications"])
+
+    @property
+    def seed(self) -> int:
+        """The root seed of the study."""
+        return int(self.design["seed"])
+
+    def median_rows_for(self, model: TrueModel) -> pd.DataFrame:
+        """The median experiment's rows, after checking that they were simulated from ``model``."""
+        self._check_world(model.name, model.median, None)
+        return self.median_rows
+
+    def cox_rows_for(self, design: CoxDesign) -> pd.DataFrame:
+        """The Cox experiment's rows, after checking that they were simulated from ``design``."""
+        self._check_world(design.baseline.name, design.baseline.median, design.log_hazard_ratios)
+        return self.cox_rows
+
+    def _check_world(self, name: str, median: float, log_hazard_ratios: pd.Series | None) -> None:
+        """Raise a clear error when the stored study's invented world is not the one this page computes."""
+        stored = self.design
+        same = stored["model"] == name and math.isclose(stored["true_median"], median, rel_tol=1e-7)
+        if log_hazard_ratios is not None:
+            truth = {str(k): round(float(v), 9) for k, v in log_hazard_ratios.items()}
+            same = same and stored["true_log_hazard_ratios"] == truth
+        if not same:
+            raise ValueError(f"the full study stored in {self.folder} was simulated from another world "
+                             f"({stored['model']}, true median {stored['true_median']:.4f}) than the one fitted to "
+                             f"this cohort ({name}, {median:.4f}): run `make lab-study` after removing that folder")
+
+
+def full_study_design(model: TrueModel, design: CoxDesign, study_events: int, seed: int = DEFAULT_SEED,
+                      replications: int = FULL_REPLICATIONS, cox_replications: int = FULL_COX_REPLICATIONS,
+                      ) -> dict:
+    """What identifies a full study's results: seed, replicates, settings and the invented world (a JSON dict)."""
+    return {
+        "seed": int(seed), "replications": int(replications), "cox_replications": int(cox_replications),
+        "sample_sizes": list(FULL_SAMPLE_SIZES), "censored_shares": list(FULL_CENSORED_SHARES),
+        "epv_levels": list(FULL_EPV_LEVELS), "cox_patients": FULL_COX_PATIENTS, "study_events": int(study_events),
+        "model": model.name, "true_median": round(model.median, 9),
+        "true_log_hazard_ratios": {str(k): round(float(v), 9) for k, v in design.log_hazard_ratios.items()},
+    }
+
+
+def load_full_study(folder: Path = LAB_DIR) -> StoredStudy:
+    """Read the full study stored by :func:`run_full_study`; a clear error if any setting is missing."""
+
+    folder = Path(folder)
+    design_path = folder / DESIGN_FILE
+    if not design_path.exists():
+        raise FileNotFoundError(f"no full study stored in {folder} ({DESIGN_FILE} is missing): run `make lab-study`")
+    design = json.loads(design_path.read_text(encoding="utf-8"))
+    median_paths = [folder / MEDIAN_FOLDER / f"n{n}_censored{round(100 * share)}.csv"
+                    for share in design["censored_shares"] for n in design["sample_sizes"]]
+    cox_paths = sorted((folder / COX_FOLDER).glob("n*_deaths*.csv"),
+                       key=lambda path: int(path.stem.rsplit("deaths", 1)[1]))
+    expected_levels = len({events_for_epv(epv, len(design["true_log_hazard_ratios"]), design["cox_patients"])
+                           for epv in design["epv_levels"]} | {min(design["study_events"], design["cox_patients"])})
+    missing = [path.name for path in median_paths if not path.exists()]
+    if missing or len(cox_paths) != expected_levels:
+        raise FileNotFoundError(f"the full study in {folder} is incomplete (missing: {', '.join(missing) or 'Cox levels'})"
+                                f": run `make lab-study` to finish it")
+    median_rows = pd.concat([pd.read_csv(path) for path in median_paths], ignore_index=True)
+    cox_rows = pd.concat([pd.read_csv(path) for path in cox_paths], ignore_index=True)
+    cox_rows["covariate"] = pd.Categorical(cox_rows["covariate"], categories=list(design["true_log_hazard_ratios"]))
+    cox_rows["reliable"] = cox_rows["reliable"].astype(bool)
+    return StoredStudy(design=design, median_rows=median_rows, cox_rows=cox_rows, folder=folder)
+
+
+def median_setting_file(folder: Path, setting: MedianSetting) -> Path:
+    """Where one setting of the median experiment is stored: median/n113_censored30.csv."""
+    return folder / MEDIAN_FOLDER / f"n{setting.patients}_censored{round(100 * setting.censored_target)}.csv"
+
+
+def cox_setting_file(folder: Path, setting: CoxSetting) -> Path:
+    """Where one level of the Cox experiment is stored: cox/n113_deaths35.csv."""
+    return folder / COX_FOLDER / f"n{setting.patients}_deaths{setting.target_events}.csv"
+
+
+def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV next to its place, then move it there: an interrupted run leaves no half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial_path = path.with_suffix(".csv.partial")
+    frame.to_csv(partial_path, index=False, float_format=STORED_FLOAT_FORMAT, lineterminator="\n")
+    os.replace(partial_path, path)
+
+
+def run_full_study(cohort: pd.DataFrame, folder: Path = LAB_DIR, seed: int = DEFAULT_SEED,
+                   replications: int = FULL_REPLICATIONS, cox_replications: int = FULL_COX_REPLICATIONS,
+                   workers: int | None = None, log: Callable[[str], None] = print) -> dict:
+    """Run every setting of the full design not yet stored in ``folder``, storing each as soon as it is done.
+
+    A setting is skipped when its file exists, so an interrupted run resumes where it stopped. Each setting
+    uses the seeds it has in :func:`median_experiment` and :func:`cox_experiment` over the whole design, so
+    the stored rows are those of one uninterrupted run. Results stored for another design are an error.
+    """
+
+    folder = Path(folder)
+    time_, event = cohort[study.ENDPOINTS[ENDPOINT].time_col], cohort[study.ENDPOINTS[ENDPOINT].event_col]
+    model = best_model(fitted_models(time_, event))
+    design = cox_design(cohort, model)
+    events = study_deaths(cohort)
+    wanted = full_study_design(model, design, events, seed, replications, cox_replications)
+    design_path = folder / DESIGN_FILE
+    if design_path.exists():
+        stored = json.loads(design_path.read_text(encoding="utf-8"))
+        if stored != wanted:
+            raise ValueError(f"{design_path} describes another design than this run's; remove the folder "
+                             f"{folder} to run the new design from scratch")
+    folder.mkdir(parents=True, exist_ok=True)
+    design_path.write_text(json.dumps(wanted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    settings = median_settings(model, FULL_SAMPLE_SIZES, FULL_CENSORED_SHARES)
+    seeds = replicate_seeds(seed, MEDIAN_STREAM, len(settings), replications)
+    for setting, setting_seeds in zip(settings, seeds):
+        path = median_setting_file(folder, setting)
+        if path.exists():
+            log(f"stored already: {path.relative_to(folder)}")
+            continue
+        start = clock.perf_counter()
+        parts = parallel_map(median_replicates, chunked_tasks([setting], [setting_seeds], MEDIAN_CHUNK, model),
+                             workers)
+        _write_atomically(pd.concat(parts, ignore_index=True), path)
+        log(f"stored {path.relative_to(folder)} ({clock.perf_counter() - start:.0f} s)")
+
+    levels = cox_settings(design, FULL_EPV_LEVELS, FULL_COX_PATIENTS, events)
+    seeds = replicate_seeds(seed, COX_STREAM, len(levels), cox_replications)
+    for setting, setting_seeds in zip(levels, seeds):
+        path = cox_setting_file(folder, setting)
+        if path.exists():
+            log(f"stored already: {path.relative_to(folder)}")
+            continue
+        start = clock.perf_counter()
+        parts = parallel_map(cox_replicates, chunked_tasks([setting], [setting_seeds], COX_CHUNK, design), workers)
+        _write_atomically(pd.concat(parts, ignore_index=True), path)
+        log(f"stored {path.relative_to(folder)} ({clock.perf_counter() - start:.0f} s)")
+    return wanted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -14,31 +15,148 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 PALETTE = sns.color_palette("colorblind")
-PRIMARY = PALETTE[0]
-SECONDARY = PALETTE[1]
-MUTED = "0.45"
-FIGURE_DPI = 110
+# One colour per meaning, in every figure of the book (Okabe–Ito colours of seaborn's colour-blind palette).
+OURS = PALETTE[0]  # blue: this data's estimate, the single curve, the lower-risk group
+WORSE = PALETTE[3]  # vermillion: the higher-risk (worse) group of a comparison
+BETTER = PALETTE[0]  # blue: the lower-risk (better) group of a comparison
+PUBLISHED_COLOUR = "black"  # the paper's printed value
+MIDDLE_GROUPS = (PALETTE[2], PALETTE[4], PALETTE[5], PALETTE[6], PALETTE[8])  # groups between the best and worst
+PRIMARY = OURS
+SECONDARY = PALETTE[1]  # orange: marks (cut-offs, maxima) that are neither a group nor a published value
+MUTED = "0.4"
+FIGURE_DPI = 110  # the notebook's figure size in pixels (its text/plain repr); pages show SVG, downloads 300 dpi
+DOWNLOAD_DPI = 300
 FULL_WIDTH = 8.0
-PUBLISHED_MARKER = dict(marker="D", color="black", markersize=5, linestyle="none", label="published")
+# Text sizes in points at the figure's own size (8 in wide). A page or a journal column shows the figure at
+# about its own size, so no text is smaller than TEXT_FLOOR_PT there.
+TITLE_PT = 11.0
+TEXT_PT = 10.0  # axis labels
+SMALL_PT = 9.0  # tick labels, legends, numbers at risk, P values, annotations
+TEXT_FLOOR_PT = 9.0
+PUBLISHED_MARKER = dict(marker="D", color=PUBLISHED_COLOUR, markersize=5, linestyle="none", label="published")
+SYNTHETIC_SUFFIX = "synthetic cohort"
+ALT_ATTRIBUTE = "aice_alt_text"
+COHORT_ATTRIBUTE = "aice_cohort_data"
+_STYLE = {"synthetic": False}
 
 
-def use_book_style() -> None:
-    """Set the book's figure style: white grid, colour-blind palette, readable sizes."""
-    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.95)
+def use_book_style(synthetic: bool | None = None) -> None:
+    """Set the book's figure style: white grid, colour-blind palette, readable sizes, SVG on the pages.
+
+    ``synthetic=True`` (the book's own data) makes every figure of cohort data say "synthetic cohort" in its
+    title; None keeps the current setting. In an IPython kernel, figures are shown as SVG carrying their alt
+    text (see :func:`alt_text`).
+    """
+    if synthetic is not None:
+        _STYLE["synthetic"] = bool(synthetic)
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
     mpl.rcParams.update(
         {
             "figure.dpi": FIGURE_DPI,
-            "savefig.dpi": FIGURE_DPI,
+            "savefig.dpi": DOWNLOAD_DPI,
             "figure.figsize": (FULL_WIDTH, 4.5),
             "figure.constrained_layout.use": True,
+            "font.size": TEXT_PT,
+            "axes.labelsize": TEXT_PT,
+            "axes.titlesize": TITLE_PT,
+            "figure.titlesize": TITLE_PT,
+            "xtick.labelsize": SMALL_PT,
+            "ytick.labelsize": SMALL_PT,
+            "legend.fontsize": SMALL_PT,
+            "legend.title_fontsize": SMALL_PT,
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.titleweight": "bold",
             "axes.titlelocation": "left",
             "legend.frameon": False,
             "svg.hashsalt": "aice",
+            "svg.fonttype": "none",  # text stays text: selectable, searchable, small files
+            "pdf.fonttype": 42,  # TrueType in PDFs, editable in journal tools
         }
     )
+    _show_svg_in_notebooks()
+
+
+def synthetic_style() -> bool:
+    """Return True when figures of cohort data are marked "synthetic cohort" (set by use_book_style)."""
+    return _STYLE["synthetic"]
+
+
+def cohort_title(title: str) -> str:
+    """Return a title of a figure of cohort data: with "(synthetic cohort)" added on the book's own data."""
+    if not synthetic_style() or SYNTHETIC_SUFFIX in title.lower():
+        return title
+    return f"{title} ({SYNTHETIC_SUFFIX})" if title else SYNTHETIC_SUFFIX.capitalize()
+
+
+def mark_cohort_figure(fig: Figure) -> Figure:
+    """Mark a figure as drawn from cohort data: on synthetic data its title must say so (checked by tests)."""
+    setattr(fig, COHORT_ATTRIBUTE, True)
+    return fig
+
+
+def set_alt_text(fig: Figure, text: str) -> Figure:
+    """Give the figure a short description for readers who cannot see it (the page's alt text)."""
+    setattr(fig, ALT_ATTRIBUTE, " ".join(str(text).split()))
+    return fig
+
+
+def figure_titles(fig: Figure) -> list[str]:
+    """Return the figure's titles: its suptitle, then every axes' titles (left, centre, right), non-empty."""
+    titles = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        titles += [ax.get_title(loc=loc) for loc in ("left", "center", "right")]
+    return [t for t in titles if t.strip()]
+
+
+def alt_text(fig: Figure) -> str:
+    """Return the figure's alt text: the one set by set_alt_text, else its titles and axis labels in words."""
+    given = getattr(fig, ALT_ATTRIBUTE, "")
+    if given:
+        return given
+    titles = figure_titles(fig)
+    labels = []
+    for ax in fig.axes:
+        for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            if label.strip() and f"{name}: {label}" not in labels:
+                labels.append(f"{name}: {label}")
+    head = "; ".join(dict.fromkeys(titles)) or "Figure"
+    text = f"Figure: {head}." + (f" Axes, {', '.join(labels)}." if labels else "")
+    return " ".join(text.replace("\n", " ").split())
+
+
+def svg_bytes(fig: Figure) -> bytes:
+    """Return the figure as SVG, without a date (reproducible), its alt text as the SVG's dc:description."""
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight",
+                metadata={"Date": None, "Title": "; ".join(figure_titles(fig)) or None,
+                          "Description": alt_text(fig)})
+    return buffer.getvalue()
+
+
+def _svg_for_notebook(fig: Figure) -> str:
+    """IPython's image/svg+xml formatter for figures: :func:`svg_bytes` as text."""
+    return svg_bytes(fig).decode("utf-8")
+
+
+def _show_svg_in_notebooks() -> None:
+    """In an IPython kernel, show figures as SVG only (with their alt text), not as PNG."""
+    try:
+        from IPython import get_ipython  # reason: only inside a notebook kernel
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib_inline.backend_inline import (
+        set_matplotlib_formats,  # reason: only inside a notebook kernel
+    )
+
+    set_matplotlib_formats("svg")
+    formatters = shell.display_formatter.formatters
+    formatters["image/svg+xml"].for_type(Figure, _svg_for_notebook)
+    formatters["image/png"].pop(Figure, None)
 
 
 def _cutoff_histogram(ax: plt.Axes, values: pd.Series, cutoff: float, below: str, above: str,
@@ -61,12 +179,12 @@ def baseline_distributions(cohort: pd.DataFrame, age_cutoff: float = 35, diamete
     fig, (left, right) = plt.subplots(1, 2, figsize=(FULL_WIDTH, 3.6))
     _cutoff_histogram(left, cohort["age_years"], age_cutoff, f"≤{age_cutoff:g}", f">{age_cutoff:g}",
                       np.arange(0, 95, 5), "age at first AICE (years)", above_inclusive=False)
-    left.set_title("Age")
+    left.set_title(cohort_title("Age"))
     _cutoff_histogram(right, cohort["max_diameter_cm"], diameter_cutoff, f"<{diameter_cutoff:g}",
                       f"≥{diameter_cutoff:g}", np.arange(0, 28, 2), "maximum tumour diameter (cm)",
                       above_inclusive=True)
     right.set_title("Tumour size")
-    return fig
+    return mark_cohort_figure(fig)
 
 
 def category_bars(counts: pd.Series, title: str, published: pd.Series | None = None,
@@ -77,15 +195,15 @@ def category_bars(counts: pd.Series, title: str, published: pd.Series | None = N
     positions = np.arange(len(ordered))
     ax.barh(positions, ordered.to_numpy(), color=PRIMARY, label="this data")
     for y, value in zip(positions, ordered.to_numpy()):
-        ax.text(value + 0.2, y, f"{value}", va="center", fontsize=8, color=MUTED)
+        ax.text(value + 0.2, y, f"{value}", va="center", fontsize=SMALL_PT, color=MUTED)
     if published is not None:
         ax.plot(published.reindex(ordered.index).to_numpy(), positions, **PUBLISHED_MARKER)
         ax.legend(loc="lower right")
     ax.set_yticks(positions, ordered.index)
     ax.set_xlabel(xlabel)
-    ax.set_title(title)
+    ax.set_title(cohort_title(title))
     ax.grid(axis="y", visible=False)
-    return fig
+    return mark_cohort_figure(fig)
 
 
 def count_bars(counts: pd.DataFrame, title: str, xlabel: str, ylabel: str = "patients") -> Figure:
@@ -96,52 +214,85 @@ def count_bars(counts: pd.DataFrame, title: str, xlabel: str, ylabel: str = "pat
         ax.bar(counts.index.astype(str), counts[column].to_numpy(), bottom=bottom, color=colour, label=column)
         bottom += counts[column].to_numpy()
     for x, total in enumerate(bottom):
-        ax.text(x, total + 0.5, f"{int(total)}", ha="center", va="bottom", fontsize=8, color=MUTED)
+        ax.text(x, total + 0.5, f"{int(total)}", ha="center", va="bottom", fontsize=SMALL_PT, color=MUTED)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(cohort_title(title))
     ax.grid(axis="x", visible=False)
     if len(counts.columns) > 1:
         ax.legend()
-    return fig
+    return mark_cohort_figure(fig)
 
 
-def _flow_box(ax: plt.Axes, x: float, y: float, width: float, height: float, text: str,
-              emphasis: bool = False, title: str = "") -> None:
-    """Draw one rounded box of a flow diagram: centred text, or a bold title over left-aligned lines."""
-    face = PRIMARY if emphasis else "white"
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                boxstyle="round,pad=0.01,rounding_size=0.015",
-                                facecolor=face, edgecolor=PRIMARY, linewidth=1.4))
+FLOW_LINE_SPACING = 1.35
+FLOW_MAIN_CHARS = 58  # characters per line in the main column's boxes
+FLOW_SIDE_CHARS = 42  # … in the exclusion box beside it
+
+
+def _flow_box(ax: plt.Axes, x: float, top: float, width: float, text: str, emphasis: bool = False,
+              title: str = "") -> float:
+    """Draw one rounded box of a flow diagram (coordinates in inches) from its top down: centred text, or a bold
+    title over left-aligned lines. Return the box's bottom."""
+    lines = text.count("\n") + 1 + (1 if title else 0)
+    height = (lines * SMALL_PT * FLOW_LINE_SPACING + 12) / 72
+    face = OURS if emphasis else "white"
+    ax.add_patch(FancyBboxPatch((x - width / 2, top - height), width, height,
+                                boxstyle="round,pad=0.0,rounding_size=0.08",
+                                facecolor=face, edgecolor=OURS, linewidth=1.4))
     colour = "white" if emphasis else "black"
     if not title:
-        ax.text(x, y, text, ha="center", va="center", fontsize=8.5, color=colour)
-        return
-    ax.text(x, y + height / 2 - 0.03, title, ha="center", va="top", fontsize=9, fontweight="bold", color=colour)
-    ax.text(x - width / 2 + 0.02, y + height / 2 - 0.09, text, ha="left", va="top", fontsize=8.5,
-            color=colour, linespacing=1.35)
+        ax.text(x, top - height / 2, text, ha="center", va="center", fontsize=SMALL_PT, color=colour,
+                linespacing=FLOW_LINE_SPACING)
+        return top - height
+    ax.text(x, top - 6 / 72, title, ha="center", va="top", fontsize=SMALL_PT, fontweight="bold", color=colour)
+    ax.text(x - width / 2 + 0.1, top - (6 + SMALL_PT * FLOW_LINE_SPACING) / 72, text, ha="left", va="top",
+            fontsize=SMALL_PT, color=colour, linespacing=FLOW_LINE_SPACING)
+    return top - height
 
 
-def patient_flow(source: str, inclusion: Sequence[str], exclusion: Sequence[str], included: str) -> Figure:
-    """Return a flow diagram: source population, inclusion and exclusion criteria, patients included."""
-    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 4.4))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.axis("off")
+def patient_flow(source: str, inclusion: Sequence[str], exclusion: Sequence[str], included: str,
+                 title: str = "Patient flow") -> Figure:
+    """Return a flow diagram: the source population, then the inclusion criteria, then the patients included, down
+    one column; the exclusion criteria in a box beside it, reached by an arrow that leaves the main flow."""
 
     def bullets(items: Sequence[str], width: int) -> str:
         return "\n".join(textwrap.fill(f"• {item}", width, subsequent_indent="  ") for item in items)
 
-    _flow_box(ax, 0.5, 0.91, 0.62, 0.13, textwrap.fill(source, 70))
-    _flow_box(ax, 0.25, 0.55, 0.46, 0.4, bullets(inclusion, 52), title="Inclusion criteria")
-    _flow_box(ax, 0.75, 0.55, 0.46, 0.4, bullets(exclusion, 52), title="Exclusion criteria")
-    _flow_box(ax, 0.5, 0.1, 0.42, 0.1, included, emphasis=True)
-    arrow = dict(arrowstyle="-|>", color=MUTED, linewidth=1.2)
-    ax.annotate("", xy=(0.25, 0.755), xytext=(0.42, 0.845), arrowprops=arrow)
-    ax.annotate("", xy=(0.75, 0.755), xytext=(0.58, 0.845), arrowprops=arrow)
-    ax.annotate("", xy=(0.45, 0.15), xytext=(0.25, 0.345), arrowprops=arrow)
-    ax.annotate("", xy=(0.55, 0.15), xytext=(0.75, 0.345), arrowprops=arrow)
-    return fig
+    width = FULL_WIDTH
+    main_x, main_w = 0.3 * width, 0.56 * width
+    side_x, side_w = 0.795 * width, 0.39 * width
+    gap = 0.35
+    source_text = textwrap.fill(source, FLOW_MAIN_CHARS)
+    inclusion_text = bullets(inclusion, FLOW_MAIN_CHARS - 4)
+    exclusion_text = bullets(exclusion, FLOW_SIDE_CHARS - 4)
+    line = SMALL_PT * FLOW_LINE_SPACING / 72
+    heights = [(text.count("\n") + 1 + extra) * line + 12 / 72
+               for text, extra in ((source_text, 0), (inclusion_text, 1), (included, 0))]
+    side_height = (exclusion_text.count("\n") + 2) * line + 12 / 72
+    total = heights[0] + heights[1] + max(heights[2], side_height) + 3 * gap + 0.1
+    fig, ax = plt.subplots(figsize=(width, total + 0.4))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, total)
+    ax.axis("off")
+    arrow = dict(arrowstyle="-|>", color=MUTED, linewidth=1.2, shrinkA=0, shrinkB=0)
+    top = total - 0.05
+    bottom = _flow_box(ax, main_x, top, main_w, source_text)
+    top = bottom - gap
+    ax.annotate("", xy=(main_x, top), xytext=(main_x, bottom), arrowprops=arrow)
+    bottom = _flow_box(ax, main_x, top, main_w, inclusion_text, title="Inclusion criteria")
+    branch = bottom - gap * 0.8
+    top = bottom - 2 * gap
+    ax.annotate("", xy=(main_x, top), xytext=(main_x, bottom), arrowprops=arrow)
+    side_top = branch + side_height / 2
+    _flow_box(ax, side_x, side_top, side_w, exclusion_text, title="Exclusion criteria")
+    ax.annotate("", xy=(side_x - side_w / 2, branch), xytext=(main_x, branch), arrowprops=arrow)
+    ax.text((main_x + side_x - side_w / 2) / 2, branch + 0.04, "excluded", ha="center", va="bottom",
+            fontsize=SMALL_PT, color=MUTED)
+    _flow_box(ax, main_x, top, main_w, included, emphasis=True)
+    ax.set_title(cohort_title(title))
+    set_alt_text(fig, f"Flow diagram: {source}; inclusion criteria: {'; '.join(inclusion)}; patients meeting "
+                      f"an exclusion criterion leave the flow ({'; '.join(exclusion)}); {included}.")
+    return mark_cohort_figure(fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,7 +300,7 @@ def patient_flow(source: str, inclusion: Sequence[str], exclusion: Sequence[str]
 
 
 def worked_km_curves(tables: dict[str, pd.DataFrame], title: str = "", annotate: bool = False,
-                     xlabel: str = "months since first AICE") -> Figure:
+                     xlabel: str = "months since first AICE", cohort_data: bool = False) -> Figure:
     """Return Kaplan–Meier steps from worked tables (columns t_i, S(t_i), d_i, c_i), censored times as ticks."""
     fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.8, 3.8))
     for colour, (label, table) in zip(PALETTE, tables.items()):
@@ -162,16 +313,16 @@ def worked_km_curves(tables: dict[str, pd.DataFrame], title: str = "", annotate:
         if annotate:
             for _, row in table[table["d_i"] > 0].iterrows():
                 ax.annotate(f"{row['S(t_i)']:.4g}", (row["t_i"], row["S(t_i)"]), xytext=(4, -12),
-                            textcoords="offset points", fontsize=8, color=MUTED)
+                            textcoords="offset points", fontsize=SMALL_PT, color=MUTED)
     ax.plot([], [], linestyle="none", marker="|", markersize=14, markeredgewidth=2, color="black",
             label="censored")
     ax.set_xlim(left=0)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("estimated survival S(t)")
-    ax.set_title(title)
+    ax.set_title(cohort_title(title) if cohort_data else title)
     ax.legend(loc="upper right")
-    return fig
+    return mark_cohort_figure(fig) if cohort_data else fig
 
 
 def interval_band_panels(bands: pd.DataFrame, transforms: Sequence[str] = ("plain", "log", "log-log"),
@@ -205,7 +356,7 @@ def partial_likelihood_plot(curve: pd.DataFrame, beta_hat: float, title: str = "
     ax.plot([beta_hat], [top], marker="o", color=SECONDARY)
     label = f"maximum at β = {beta_hat:.4f}\nhazard ratio $e^{{\\beta}}$ = {np.exp(beta_hat):.4f}"
     ax.annotate(label, (beta_hat, top),
-                xytext=(-40, -110), textcoords="offset points", va="top", fontsize=9, color=SECONDARY,
+                xytext=(-40, -110), textcoords="offset points", va="top", fontsize=SMALL_PT, color=SECONDARY,
                 bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
     ax.set_xlabel("β")
     ax.set_ylabel("log partial likelihood, log L(β)")
@@ -259,7 +410,8 @@ NOT_ESTIMABLE_TEXT = "not estimable"
 NO_HAZARD_RATIOS = "No hazard ratio to show: none of these comparisons can be estimated from this data."
 MEDIAN_NOT_REACHED_TEXT = ("The curve never falls to 0.5: the median is not reached, so no method gives an "
                            "interval.")
-SWIMMER_MAX_PATIENTS = 120
+SWIMMER_MAX_PATIENTS = 60  # rows of a swimmer plot: more patients are sampled evenly by follow-up
+SWIMMER_ROW_INCHES = 0.1
 GRADE_COLOURMAP = "YlOrRd"
 
 
@@ -323,7 +475,7 @@ def waterfall_plot(cohort: pd.DataFrame, max_bars: int | None = WATERFALL_MAX_BA
     for level, label in RECIST_LINES.items():
         ax.axhline(level, color=MUTED, linestyle="--", linewidth=1.0)
         ax.text(1.0, level, f" {label}", transform=ax.get_yaxis_transform(), ha="left", va="center",
-                fontsize=8, color=MUTED)
+                fontsize=SMALL_PT, color=MUTED)
     ax.set_xlim(-1, len(x))
     ax.set_ylim(min(-100.0, float(values.min(initial=0)) - 8), max(40.0, float(values.max(initial=0)) + 10))
     ax.set_xticks([])
@@ -331,13 +483,13 @@ def waterfall_plot(cohort: pd.DataFrame, max_bars: int | None = WATERFALL_MAX_BA
     ax.set_xlabel("patients, from the largest growth to the largest shrinkage")
     ax.set_ylabel("best change in sum of\ntarget-lesion diameters (%)")
     shown = shown_count_text(len(x), len(order), "patients", "evenly spaced in rank")
-    ax.set_title(f"Best change in target lesions ({shown})")
+    ax.set_title(cohort_title(f"Best change in target lesions ({shown})"))
     handles = _response_legend_handles(response)
     if new_lesion.any():
         handles.append(mpl.lines.Line2D([], [], linestyle="none", marker="o", markersize=3.2, color="black",
                                         label="new lesion"))
-    ax.legend(handles=handles, loc="lower left", fontsize=8)
-    return fig
+    ax.legend(handles=handles, loc="lower left", fontsize=SMALL_PT)
+    return mark_cohort_figure(fig)
 
 
 def swimmer_plot(cohort: pd.DataFrame, procedures: pd.DataFrame, max_patients: int | None = None) -> Figure:
@@ -364,10 +516,10 @@ def swimmer_plot(cohort: pd.DataFrame, procedures: pd.DataFrame, max_patients: i
     session_rows = row_of.reindex(sessions[PATIENT_ID].astype(str)).to_numpy()
     session_months = pd.to_numeric(sessions[SESSION_MONTH], errors="coerce").to_numpy()
 
-    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 1.7 + 0.062 * len(chosen)))
-    ax.barh(y, months, height=0.72, linewidth=0,
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 2.2 + SWIMMER_ROW_INCHES * len(chosen)))
+    ax.barh(y, months, height=0.7, linewidth=0,
             color=[RESPONSE_COLOURS[r] for r in chosen[BEST_RESPONSE].astype(str)])
-    marker_size = 14 if len(chosen) > 60 else 22
+    marker_size = 22
     ax.scatter(session_months, session_rows, marker="|", s=marker_size, linewidths=0.8, color="black", zorder=3)
     ax.scatter(pfs[progressed], y[progressed], marker="D", s=marker_size * 0.8, color="black",
                edgecolors="white", linewidths=0.4, zorder=4)
@@ -381,7 +533,7 @@ def swimmer_plot(cohort: pd.DataFrame, procedures: pd.DataFrame, max_patients: i
     ax.set_xlabel("months since first AICE")
     ax.set_ylabel("patients, sorted by follow-up")
     shown = shown_count_text(len(chosen), len(cohort), "patients", "evenly spaced by follow-up")
-    ax.set_title(f"Course of each patient ({shown})")
+    ax.set_title(cohort_title(f"Course of each patient ({shown})"))
     handles = _response_legend_handles(chosen[BEST_RESPONSE].astype(str))
     marker = dict(linestyle="none", color="black")
     handles += [
@@ -390,8 +542,11 @@ def swimmer_plot(cohort: pd.DataFrame, procedures: pd.DataFrame, max_patients: i
         mpl.lines.Line2D([], [], marker="X", markersize=6, label="death", **marker),
         mpl.lines.Line2D([], [], marker=">", markersize=5.5, label="alive at last follow-up", **marker),
     ]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, title="bar: best response", title_fontsize=8)
-    return fig
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.09 - 0.6 / fig.get_figheight()), ncols=4,
+              fontsize=SMALL_PT, title="bar: best response", title_fontsize=SMALL_PT, alignment="left")
+    set_alt_text(fig, f"Swimmer plot, {shown}: one bar per patient from first AICE to death or last follow-up, "
+                      "coloured by best response, with AICE sessions, progression and death marked.")
+    return mark_cohort_figure(fig)
 
 
 def worst_grade_bars(counts: pd.DataFrame, n_patients: int | None = None) -> Figure:
@@ -409,27 +564,30 @@ def worst_grade_bars(counts: pd.DataFrame, n_patients: int | None = None) -> Fig
         left += widths
     for y, total in zip(positions, left):
         label = f"{int(total)}" + (f" ({100 * total / n_patients:.1f}%)" if n_patients else "")
-        ax.text(total + max(left.max(), 1) * 0.01, y, label, va="center", fontsize=8, color=MUTED)
+        ax.text(total + max(left.max(), 1) * 0.01, y, label, va="center", fontsize=SMALL_PT, color=MUTED)
     ax.set_yticks(positions, ordered.index)
     ax.set_xlim(0, max(left.max(), 1) * 1.18)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("patients (each counted once per event, at the worst grade)")
-    ax.set_title("Treatment-related adverse events by worst SIR grade")
+    ax.set_title(cohort_title("Treatment-related adverse events by worst SIR grade"))
     if not left.any():
         ax.text(0.5, 0.5, NO_ADVERSE_EVENTS, transform=ax.transAxes, ha="center", va="center", color=MUTED)
-    ax.legend(title="SIR grade", loc="lower right", fontsize=8, title_fontsize=8, ncols=len(grades))
-    return fig
+    ax.legend(title="SIR grade", loc="lower right", fontsize=SMALL_PT, title_fontsize=SMALL_PT, ncols=len(grades))
+    return mark_cohort_figure(fig)
 
 
 # ---------------------------------------------------------------------------------------------
 # Kaplan–Meier figures with numbers at risk, median intervals, forest plots (survival chapters)
 # Imports used only by the survival figures below (kept here so the code above stays untouched).
+import io
 import math  # noqa: E402
+import re
 from collections.abc import Mapping  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 from aice_helpers.analyses.simulation import censoring_label
 from aice_helpers.stats import survival
+from aice_helpers.stats.zph_smooth import zph_smooth
 from aice_helpers.synthetic.extras import (
     BEST_PCT_CHANGE,
     BEST_RESPONSE,
@@ -619,6 +777,26 @@ def km_curve(time: Sequence[float], event: Sequence[int], label: str = "",
                    last_time=float(x[-1]), time=t, table_times=full_x, table_survival=full_s, cut_short=cut_short)
 
 
+def restricted_mean(curve: KMCurve, horizon: float) -> float:
+    """Return the area under the Kaplan–Meier steps from 0 to ``horizon``: the restricted mean survival time."""
+    edges = np.r_[np.clip(curve.table_times, 0.0, horizon), horizon]
+    return float(np.sum(np.diff(edges) * curve.table_survival))
+
+
+def group_colours(curves: Sequence[KMCurve]) -> list:
+    """Return a colour per curve by meaning: one curve OURS; of several, the worst (least restricted mean survival
+    up to the shortest follow-up of the groups) WORSE, the best BETTER, those between MIDDLE_GROUPS in order."""
+    if len(curves) <= 1:
+        return [OURS] * len(curves)
+    horizon = min(curve.last_time for curve in curves)
+    order = np.argsort([-restricted_mean(curve, horizon) for curve in curves], kind="stable")  # best first
+    colours: list = [None] * len(curves)
+    for rank, index in enumerate(order):
+        colours[index] = (BETTER if rank == 0 else WORSE if rank == len(curves) - 1
+                          else MIDDLE_GROUPS[(rank - 1) % len(MIDDLE_GROUPS)])
+    return colours
+
+
 def _km_legend_label(curve: KMCurve) -> str:
     """Return '<label> (n = N; median M mo)', '… median not reached' or '… no events' (the curve stays at 1)."""
     median = ("no events" if curve.events == 0 else
@@ -641,13 +819,13 @@ def _draw_km(ax: plt.Axes, risk_ax: plt.Axes, legend_ax: plt.Axes, curves: Mappi
     """Draw Kaplan–Meier curves on ``ax``, their legend (and log-rank P) on ``legend_ax`` above it, and the
     numbers at risk, aligned with the x ticks, on ``risk_ax`` below it."""
 
-    colours = [PRIMARY] if len(curves) == 1 else list(PALETTE)
     estimates = [km_curve(time, event, str(label)) for label, (time, event) in curves.items()]
+    colours = group_colours(estimates)
     x_max = max(curve.last_time for curve in estimates)
     step = km_tick_step(x_max, max_ticks)
     x_end = step * max(1, math.ceil(x_max / step - 1e-9))
     ticks = np.arange(0.0, x_end + step / 2, step)
-    font = 7.5 if small else 8.5
+    font = SMALL_PT
     medians = [c.median for c in estimates if show_median and not np.isnan(c.median)]
     if medians:
         ax.plot([0, max(medians)], [0.5, 0.5], linestyle="--", linewidth=0.8, color=MUTED, zorder=1)
@@ -737,8 +915,8 @@ def km_plot(curves: Mapping[str, tuple], title: str, xlabel: str = "months", lan
     legend_ax, ax, risk_ax = (fig.add_subplot(grid[i]) for i in range(3))
     _draw_km(ax, risk_ax, legend_ax, curves, xlabel, landmarks, show_median, at_risk_times, logrank_p,
              KM_SINGLE_MAX_TICKS, small=False)
-    legend_ax.set_title(title)
-    return fig
+    legend_ax.set_title(cohort_title(title))
+    return mark_cohort_figure(fig)
 
 
 def km_grid(panels: Sequence[Mapping], ncols: int = 2, xlabel: str = "months", show_median: bool = True,
@@ -759,10 +937,10 @@ def km_grid(panels: Sequence[Mapping], ncols: int = 2, xlabel: str = "months", s
         legend_ax, ax, risk_ax = (fig.add_subplot(grid[3 * row + i, column]) for i in range(3))
         _draw_km(ax, risk_ax, legend_ax, panel["curves"], xlabel, None, show_median, None, panel.get("logrank_p"),
                  KM_GRID_MAX_TICKS if small else KM_SINGLE_MAX_TICKS, small=small)
-        legend_ax.set_title(panel.get("title", ""), fontsize=10)
-    if title:
-        fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
-    return fig
+        legend_ax.set_title(panel.get("title", ""), fontsize=TEXT_PT)
+    if title or synthetic_style():
+        fig.suptitle(cohort_title(title), fontweight="bold", x=0.01, ha="left")
+    return mark_cohort_figure(fig)
 
 
 def _forest_value_text(hr: float, lower: float, upper: float, drawn: bool) -> str:
@@ -779,33 +957,80 @@ def _forest_p_text(p: object) -> str:
     return "" if p is None or pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
+FOREST_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+FOREST_MARGIN = 1.25
+FOREST_LABEL_CHARS = 32  # a longer row label is wrapped  # the x range reaches this factor beyond the widest interval on each side
+PUBLISHED_FOREST_MARKER = dict(marker="D", markersize=5.5, linestyle="none", markerfacecolor="white",
+                               markeredgecolor=PUBLISHED_COLOUR, markeredgewidth=1.3)
+
+
+def forest_range(*tables: pd.DataFrame, lower_col: str = "lower", upper_col: str = "upper") -> tuple[float, float]:
+    """Return one x range (log axis) that holds every finite interval of the tables and 1, with a margin: give
+    it as ``xlim`` to forest plots that must be read side by side (OS and PFS, ours and the paper's)."""
+    values = [1.0]
+    for table in tables:
+        if table is None or not len(table):
+            continue
+        for column in (lower_col, upper_col):
+            numbers = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
+            values += [v for v in numbers if np.isfinite(v) and v > 0]
+    return min(values) / FOREST_MARGIN, max(values) * FOREST_MARGIN
+
+
+def _forest_published_rows(published: pd.DataFrame | None, labels: Sequence[str], hr_col: str, lower_col: str,
+                           upper_col: str) -> pd.DataFrame:
+    """The published HR, lower and upper of each row label (NaN where the paper gives none), in the rows' order."""
+    columns = ["hr", "lower", "upper"]
+    if published is None:
+        return pd.DataFrame(np.nan, index=list(labels), columns=columns)
+    table = published.rename(columns={hr_col: "hr", lower_col: "lower", upper_col: "upper"})
+    return table.reindex(list(labels))[columns].apply(pd.to_numeric, errors="coerce")
+
+
 def forest_plot(table: pd.DataFrame, label_col: str, hr_col: str, lower_col: str, upper_col: str,
-                p_col: str | None = None, title: str = "") -> Figure:
+                p_col: str | None = None, title: str = "", published: pd.DataFrame | None = None,
+                xlim: tuple[float, float] | None = None) -> Figure:
     """Return hazard ratios with 95% CIs on a log axis (reference line at 1), each row's HR (95% CI) and P
     printed in aligned columns on the right.
 
+    ``published``: the paper's HR and 95% CI, indexed by the row labels (columns named as ``hr_col``,
+    ``lower_col``, ``upper_col``), drawn as open black diamonds under our squares and printed in a third column.
+    ``xlim``: a fixed x range (see :func:`forest_range`), so that two forest plots share one scale.
     Rows whose HR or interval is missing (reference levels, models that failed) are listed without a marker.
     """
     rows = table.reset_index(drop=True)
     k = len(rows)
     if k == 0:
-        return message_figure(NO_HAZARD_RATIOS, title)
-    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.3 * k + 1.2))
+        return message_figure(NO_HAZARD_RATIOS, cohort_title(title))
+    labels = rows[label_col].astype(str).tolist()
+    paper = _forest_published_rows(published, labels, hr_col, lower_col, upper_col)
+    has_paper = published is not None
+    row_height = 0.42 if has_paper else 0.3
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, row_height * k + 1.5))
     hr, lower, upper = (rows[c].astype(float).to_numpy() for c in (hr_col, lower_col, upper_col))
     drawn = np.isfinite(hr) & np.isfinite(lower) & np.isfinite(upper) & (lower > 0)
-    y = np.arange(k)
-    ax.hlines(y[drawn], lower[drawn], upper[drawn], color=PRIMARY, linewidth=1.6)
-    ax.plot(hr[drawn], y[drawn], marker="s", markersize=6, linestyle="none", color=PRIMARY)
+    y = np.arange(k, dtype=float)
+    ours_y = y - (0.14 if has_paper else 0.0)
+    ax.hlines(ours_y[drawn], lower[drawn], upper[drawn], color=OURS, linewidth=1.6)
+    ax.plot(hr[drawn], ours_y[drawn], marker="s", markersize=6, linestyle="none", color=OURS,
+            label="this data" if has_paper else None)
+    p_hr, p_lower, p_upper = (paper[c].to_numpy(float) for c in ("hr", "lower", "upper"))
+    p_drawn = np.isfinite(p_hr) & np.isfinite(p_lower) & np.isfinite(p_upper) & (p_lower > 0)
+    if has_paper:
+        paper_y = y + 0.16
+        ax.hlines(paper_y[p_drawn], p_lower[p_drawn], p_upper[p_drawn], color=PUBLISHED_COLOUR, linewidth=1.2)
+        ax.plot(p_hr[p_drawn], paper_y[p_drawn], label="published", **PUBLISHED_FOREST_MARKER)
     ax.axvline(1.0, color=MUTED, linestyle="--", linewidth=1)
     ax.set_xscale("log")
-    span = np.r_[lower[drawn], upper[drawn], 1.0]
-    low, high = float(span.min()) / 1.25, float(span.max()) * 1.25
+    if xlim is None:
+        extra = pd.DataFrame({"lower": p_lower[p_drawn], "upper": p_upper[p_drawn]})
+        xlim = forest_range(pd.DataFrame({"lower": lower[drawn], "upper": upper[drawn]}), extra)
+    low, high = xlim
     ax.set_xlim(low, high)
-    candidates = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
-    ax.set_xticks([t for t in candidates if low <= t <= high])
+    ax.set_xticks([t for t in FOREST_TICKS if low <= t <= high])
     ax.xaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
-    ax.set_yticks(y, rows[label_col].astype(str).tolist())
+    ax.set_yticks(y, [textwrap.fill(label, FOREST_LABEL_CHARS) for label in labels])
     ax.set_ylim(k - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("Hazard ratio (95% CI), log scale")
@@ -813,23 +1038,38 @@ def forest_plot(table: pd.DataFrame, label_col: str, hr_col: str, lower_col: str
     width = max(len(v) for v in values + ["HR (95% CI)"])
     p_values = [_forest_p_text(rows.at[i, p_col]) for i in range(k)] if p_col is not None else [""] * k
     p_width = max(len(p) for p in p_values + ["P"])
+    paper_values = [f"{p_hr[i]:.2f} ({p_lower[i]:.2f}–{p_upper[i]:.2f})" if p_drawn[i] else
+                    (f"{p_hr[i]:.2f}" if np.isfinite(p_hr[i]) else "–") for i in range(k)]
+    paper_width = max(len(v) for v in paper_values + ["Paper"])
+
+    def line(value: str, p: str, paper_value: str) -> str:
+        text = f"{value.ljust(width)}  {p.rjust(p_width)}" if p_col is not None else value.ljust(width)
+        return f"{text}  {paper_value.ljust(paper_width)}" if has_paper else text
+
     right = ax.twinx()
     right.set_ylim(ax.get_ylim())
-    right.set_yticks(y, [f"{v.ljust(width)}  {p.rjust(p_width)}" if p_col is not None else v
-                         for v, p in zip(values, p_values)], fontfamily="monospace", fontsize=8.5)
+    right.set_yticks(y, [line(v, p, q) for v, p, q in zip(values, p_values, paper_values)],
+                     fontfamily="monospace", fontsize=SMALL_PT)
     right.tick_params(axis="y", length=0)
     right.grid(False)
     for spine in right.spines.values():
         spine.set_visible(False)
-    header = f"{'HR (95% CI)'.ljust(width)}  {'P'.rjust(p_width)}" if p_col is not None else "HR (95% CI)"
-    right.annotate(header, xy=(1, 1), xycoords="axes fraction", xytext=(3.5, 4), textcoords="offset points",
-                   ha="left", va="bottom", fontfamily="monospace", fontsize=8.5, fontweight="bold")
-    ax.set_title(title, pad=18)
-    return fig
+    header = line("HR (95% CI)", "P", "Paper")
+    right.annotate(header, xy=(1, 1), xycoords="axes fraction", xytext=(mpl.rcParams["ytick.major.pad"], 4),
+                   textcoords="offset points", ha="left", va="bottom", fontfamily="monospace", fontsize=SMALL_PT,
+                   fontweight="bold")
+    ax.set_title(cohort_title(title), pad=18)
+    if has_paper:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=SMALL_PT)
+    estimates = [f"{labels[i]}: {values[i]}" for i in range(k) if drawn[i]]
+    set_alt_text(fig, f"Forest plot{': ' + title if title else ''}. Hazard ratios with 95% intervals on a log "
+                      f"scale: {'; '.join(estimates) or 'none estimable'}"
+                      + (". The paper's estimates are drawn beside ours as open diamonds." if has_paper else "."))
+    return mark_cohort_figure(fig)
 
 
 def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str = "",
-                         xlabel: str = "months") -> Figure:
+                         xlabel: str = "months", cohort_data: bool = True) -> Figure:
     """Return the Kaplan–Meier curve near its median with the log and log-log bands, and below it the median's
     interval by each method of survival.median_intervals (SPSS symmetric, Brookmeyer–Crowley log, log-log, plain).
     When the median is not reached the whole curve is drawn with a sentence saying so."""
@@ -853,9 +1093,9 @@ def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str
     for transform, colour in band_colours.items():
         lo, hi = survival.ci_bands(s, greenwood, transform)
         lo, hi = np.where(s >= 1, 1.0, lo), np.where(s >= 1, 1.0, hi)
-        style = {"log": "-", "log-log": "--", "plain": ":"}[transform]
-        ax.step(x, lo, where="post", color=colour, linestyle=style, linewidth=1.2, label=f"{transform} band")
-        ax.step(x, hi, where="post", color=colour, linestyle=style, linewidth=1.2)
+        style = MEDIAN_BAND_STYLES[transform]
+        ax.step(x, lo, where="post", color=colour, label=f"{transform} band", **style)
+        ax.step(x, hi, where="post", color=colour, **style)
     ax.step(x, s, where="post", color="black", linewidth=2, label="Kaplan–Meier estimate")
     for index, ((_, method), colour) in enumerate(zip(methods.iloc[1:].iterrows(),
                                                       [band_colours[b] for b in ("log", "log-log", "plain")])):
@@ -871,25 +1111,32 @@ def median_interval_plot(time: Sequence[float], event: Sequence[int], title: str
     high_s = float(s[window].max()) if window.any() else 1.0
     ax.set_ylim(max(0.0, low_s - 0.15), min(1.0, high_s + 0.15))
     ax.set_ylabel("Survival probability")
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=SMALL_PT)
+    ax.set_title(cohort_title(title) if cohort_data else title)
     ax.tick_params(labelbottom=False)
     method_colours = [PRIMARY, band_colours["log"], band_colours["log-log"], band_colours["plain"]]
     for row, ((_, method), colour) in enumerate(zip(methods.iterrows(), method_colours)):
         lo, hi = method["lower"], method["upper"]
         if np.isfinite(lo) and np.isfinite(hi):
             bars.plot([lo, hi], [row, row], color=colour, linewidth=3, solid_capstyle="butt")
-            bars.text(hi, row, f"  {lo:.1f}–{hi:.1f}", va="center", fontsize=8, color=colour)
+            bars.text(hi, row, f"  {lo:.1f}–{hi:.1f}", va="center", fontsize=SMALL_PT, color=colour)
         bars.plot([method["median"]], [row], marker="o", color="black", markersize=4)
     bars.axvline(median, color="black", linestyle=":", linewidth=0.9)
     if np.isnan(median):
         bars.text(0.5, 0.5, MEDIAN_NOT_REACHED_TEXT, transform=bars.transAxes, ha="center", va="center",
                   color=MUTED, bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
-    bars.set_yticks(range(len(methods)), [_short_method(m) for m in methods["method"]], fontsize=8)
+    bars.set_yticks(range(len(methods)), [_short_method(m) for m in methods["method"]], fontsize=SMALL_PT)
     bars.set_ylim(len(methods) - 0.5, -0.5)
     bars.grid(axis="y", visible=False)
     bars.set_xlabel(xlabel)
-    return fig
+    return mark_cohort_figure(fig) if cohort_data else fig
+
+
+MEDIAN_BAND_STYLES = {  # the plain band is drawn last and thickest: it often runs inside the other two
+    "log": dict(linestyle="-", linewidth=1.3, zorder=3),
+    "log-log": dict(linestyle="--", linewidth=1.3, zorder=3),
+    "plain": dict(linestyle="-.", linewidth=1.8, zorder=4),
+}
 
 
 def _short_method(method: str) -> str:
@@ -922,15 +1169,15 @@ def scorecard_status_bars(summary: pd.DataFrame, title: str = "Published numbers
                 edgecolor="white", linewidth=0.5, label=status)
         left += widths
     for y, total in zip(positions, left):
-        ax.text(total + max(left.max(), 1) * 0.01, y, f"{int(total)}", va="center", fontsize=8, color=MUTED)
-    ax.set_yticks(positions, [str(label) for label in rows.index], fontsize=9)
+        ax.text(total + max(left.max(), 1) * 0.01, y, f"{int(total)}", va="center", fontsize=SMALL_PT, color=MUTED)
+    ax.set_yticks(positions, [str(label) for label in rows.index], fontsize=SMALL_PT)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, max(left.max(), 1) * 1.08)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    ax.legend(title="status", loc="lower right", fontsize=8, title_fontsize=8)
-    return fig
+    ax.set_title(cohort_title(title))
+    ax.legend(title="status", loc="lower right", fontsize=SMALL_PT, title_fontsize=SMALL_PT)
+    return mark_cohort_figure(fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -977,62 +1224,97 @@ def forest_plot_models(rows: pd.DataFrame, label_col: str = "label", model_col: 
     ax.set_yticks(range(len(labels)), labels)
     for position, label in enumerate(labels):
         if label not in drawn_labels:
-            ax.text(1.0, position, f" {NOT_ESTIMABLE_TEXT} in any model", va="center", fontsize=8.5, color=MUTED)
+            ax.text(1.0, position, f" {NOT_ESTIMABLE_TEXT} in any model", va="center", fontsize=SMALL_PT, color=MUTED)
     for boundary in np.arange(len(labels) - 1) + 0.5:
         ax.axhline(boundary, color="0.9", linewidth=0.8)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("Hazard ratio (95% CI), log scale")
-    fig.legend(loc="outside lower center", ncols=min(len(models), 3), fontsize=8.5)
+    fig.legend(loc="outside lower center", ncols=min(len(models), 3), fontsize=SMALL_PT)
     ax.set_title(title)
     return fig
 
 
+ZPH_BAND_ALPHA = 0.18
+
+
+def _time_ticks_on_g(times: np.ndarray, g: np.ndarray, count: int = 6) -> tuple[np.ndarray, list[str]]:
+    """Return positions on the g axis and their labels in months: round times spread over the deaths' g."""
+    order = np.argsort(g, kind="stable")
+    g_sorted, t_sorted = g[order], times[order]
+    targets = np.linspace(g_sorted[0], g_sorted[-1], count + 2)[1:-1]
+    wanted = np.interp(targets, g_sorted, t_sorted)
+    rounded = sorted({float(f"{t:.2g}") for t in wanted if t > 0})
+    positions = np.interp(rounded, t_sorted, g_sorted)
+    return positions, [f"{t:g}" for t in rounded]
+
+
 def schoenfeld_plot(frame: pd.DataFrame, title: str = "", xlabel: str = "months",
                     p_values: Mapping[str, float] | None = None, ncols: int = 2) -> Figure:
-    """Return one panel per covariate of scaled Schoenfeld residuals against time (columns covariate, time,
-    residual, smooth, beta): the points, their smooth, the model's constant β (dashed) and 0 (dotted).
+    """Return one panel per covariate of scaled Schoenfeld residuals against time, as R's plot(cox.zph(fit)) draws
+    them: the points, a natural-spline smooth (df 4) with a ±2 SE band, the model's constant β (dashed) and 0.
 
-    A flat smooth along the dashed line is what proportional hazards predict; the y axis is cut to the central 96%
-    of the residuals so that a few extreme points do not flatten the rest.
+    ``frame`` has columns covariate, time, residual, beta, and either g and variance (from
+    :func:`aice_helpers.stats.zph_smooth.zph_plot_frame`: the smooth and band are R's, on the transformed time g,
+    the axis labelled in months) or a precomputed smooth column (drawn against time, without a band). A flat
+    smooth along the dashed line is what proportional hazards predict; the y axis is cut to the central 96% of
+    the residuals so that a few extreme points do not flatten the rest.
     """
+
     covariates = list(dict.fromkeys(frame["covariate"]))
     if not covariates:
-        fig, ax = plt.subplots(figsize=(FULL_WIDTH, 1.2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "No estimated coefficient: no residuals to draw.", ha="center", va="center")
-        ax.set_title(title)
-        return fig
+        return message_figure("No estimated coefficient: no residuals to draw.", cohort_title(title))
+    r_style = {"g", "variance"} <= set(frame.columns)
     nrows = math.ceil(len(covariates) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH, 2.9 * nrows + 0.4), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH, 3.0 * nrows + 0.6), squeeze=False, sharex=True)
+    smooth_label = "smooth (natural spline, ±2 SE band)" if r_style else "smooth (lowess)"
     for ax, covariate in zip(axes.flat, covariates):
         part = frame[frame["covariate"] == covariate].sort_values("time", kind="stable")
         beta = float(part["beta"].iloc[0])
-        ax.plot(part["time"], part["residual"], linestyle="none", marker="o", markersize=3, alpha=0.45,
-                color=PRIMARY)
-        ax.plot(part["time"], part["smooth"], color=SECONDARY, linewidth=2, label="smooth (lowess)")
-        ax.axhline(beta, color="black", linestyle="--", linewidth=1, label=f"model's β = {beta:.2f}")
-        ax.axhline(0.0, color=MUTED, linestyle=":", linewidth=1, label="β = 0 (no effect)")
+        x = part["g"].to_numpy(float) if r_style else part["time"].to_numpy(float)
+        ax.plot(x, part["residual"], linestyle="none", marker="o", markersize=3, alpha=0.45, color=MUTED)
+        if r_style:
+            smooth = zph_smooth(x, part["residual"], float(part["variance"].iloc[0]))
+            ax.fill_between(smooth["g"], smooth["lower"], smooth["upper"], color=OURS, alpha=ZPH_BAND_ALPHA,
+                            linewidth=0)
+            ax.plot(smooth["g"], smooth["fit"], color=OURS, linewidth=2)
+            curve = np.r_[smooth["lower"], smooth["upper"]]
+        else:
+            ax.plot(x, part["smooth"], color=OURS, linewidth=2)
+            curve = part["smooth"].to_numpy(float)
+        ax.axhline(beta, color="black", linestyle="--", linewidth=1)
+        ax.axhline(0.0, color=MUTED, linestyle=":", linewidth=1)
         low, high = np.nanpercentile(part["residual"], [2, 98])
-        values = np.r_[low, high, part["smooth"].min(), part["smooth"].max(), beta, 0.0]
+        values = np.r_[low, high, np.nanmin(curve), np.nanmax(curve), beta, 0.0]
+        values = values[np.isfinite(values)]
         pad = 0.1 * (values.max() - values.min() or 1.0)
         ax.set_ylim(values.min() - pad, values.max() + pad)
+        if r_style and len(part) > 1:
+            positions, labels = _time_ticks_on_g(part["time"].to_numpy(float), x)
+            ax.set_xticks(positions, labels)
         heading = covariate if p_values is None or covariate not in p_values else (
             f"{covariate}\nPH test P = {'<0.001' if p_values[covariate] < 0.001 else f'{p_values[covariate]:.3f}'}")
-        ax.set_title(heading, fontsize=9.5)
+        ax.set_title(heading, fontsize=SMALL_PT)
         ax.set_ylabel("β(t)")
     for ax in list(axes.flat)[len(covariates):]:
         ax.axis("off")
     for index, ax in enumerate(list(axes.flat)[:len(covariates)]):
         if index + ncols >= len(covariates):  # the lowest panel of its column
-            ax.set_xlabel(xlabel)
+            ax.set_xlabel(xlabel + (" (Kaplan–Meier scale, as R's cox.zph)" if r_style else ""))
             ax.tick_params(labelbottom=True)
-    handles, _ = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, ["smooth (lowess)", "the model's constant β", "β = 0 (no effect)"],
-               loc="outside lower center", ncols=3, fontsize=8.5)
-    if title:
-        fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
-    return fig
+    handles = [mpl.lines.Line2D([], [], color=OURS, linewidth=2),
+               mpl.lines.Line2D([], [], color="black", linestyle="--", linewidth=1),
+               mpl.lines.Line2D([], [], color=MUTED, linestyle=":", linewidth=1)]
+    if r_style:
+        handles[0] = (mpl.patches.Patch(color=OURS, alpha=ZPH_BAND_ALPHA, linewidth=0), handles[0])
+    fig.legend(handles, [smooth_label, "the model's constant β", "β = 0 (no effect)"],
+               loc="outside lower center", ncols=3, fontsize=SMALL_PT)
+    fig.suptitle(cohort_title(title), fontweight="bold", x=0.01, ha="left")
+    set_alt_text(fig, f"Scaled Schoenfeld residuals against time for {', '.join(map(str, covariates))}, each with "
+                      f"a smooth{' and its ±2 standard-error band' if r_style else ''}, the model's constant "
+                      "coefficient (dashed) and zero (dotted); a flat smooth along the dashed line fits "
+                      "proportional hazards.")
+    return mark_cohort_figure(fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1062,16 +1344,16 @@ def km_with_model_curves(time: Sequence[float], event: Sequence[int], curves: pd
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("survival S(t)")
-    ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=8.5)
-    return fig
+    ax.set_title(cohort_title(title))
+    ax.legend(loc="upper right", fontsize=SMALL_PT)
+    return mark_cohort_figure(fig)
 
 
 def simulated_study_plot(time: Sequence[float], event: Sequence[int], true_curve: pd.DataFrame, true_median: float,
                          title: str = "", xlabel: str = "months") -> Figure:
     """Return :func:`median_interval_plot` of one simulated study with the true S(t) (columns time, survival) and
     the true median added as dashed black lines."""
-    fig = median_interval_plot(time, event, title=title, xlabel=xlabel)
+    fig = median_interval_plot(time, event, title=title, xlabel=xlabel, cohort_data=False)
     curve_ax, bars_ax = fig.axes[0], fig.axes[1]
     curve_ax.plot(true_curve["time"], true_curve["survival"], color=MUTED, linewidth=2.2, alpha=0.8,
                   label="true survival S(t)")
@@ -1079,40 +1361,48 @@ def simulated_study_plot(time: Sequence[float], event: Sequence[int], true_curve
         ax.axvline(true_median, **LAB_TRUTH_STYLE)
     curve_ax.plot([], [], **LAB_TRUTH_STYLE, label=f"true median, {true_median:.1f}")
     curve_ax.get_legend().remove()
-    fig.legend(*curve_ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=8)
+    fig.legend(*curve_ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=SMALL_PT)
     return fig
 
 
 def coverage_plot(summary: pd.DataFrame, nominal: float, z: float, title: str = "") -> Figure:
     """Return coverage against sample size, one panel per censoring level and one line per method (columns
-    censored_target, patients, method, coverage, mc_se): error bars ±z Monte Carlo SE, dashed line at ``nominal``."""
+    censored_target, patients, method, coverage, mc_se): error bars the exact (Clopper–Pearson) interval when the
+    summary has coverage_lower and coverage_upper, else ±z Monte Carlo SE; dashed line at ``nominal``."""
 
     levels = list(dict.fromkeys(summary["censored_target"]))
     methods = list(dict.fromkeys(summary["method"]))
     sizes = sorted(set(summary["patients"]))
     fig, axes = plt.subplots(1, len(levels), figsize=(FULL_WIDTH, 3.5), sharey=True, squeeze=False)
     step = 0.12
-    low = 100 * float(np.nanmin(summary["coverage"] - z * summary["mc_se"].fillna(0)))
+    bottom = (summary["coverage_lower"] if "coverage_lower" in summary else
+              summary["coverage"] - z * summary["mc_se"].fillna(0))
+    low = 100 * float(np.nanmin(bottom))
     for ax, level in zip(axes.flat, levels):
         part = summary[summary["censored_target"] == level]
         for index, (method, colour) in enumerate(zip(methods, PALETTE)):
             rows = part[part["method"] == method].set_index("patients").reindex(sizes)
             x = np.arange(len(sizes)) + (index - (len(methods) - 1) / 2) * step
-            ax.errorbar(x, 100 * rows["coverage"], yerr=100 * z * rows["mc_se"], color=colour, linewidth=1.4,
+            if {"coverage_lower", "coverage_upper"} <= set(rows.columns):  # exact: not 0 wide at 100%
+                error = 100 * np.vstack([rows["coverage"] - rows["coverage_lower"],
+                                         rows["coverage_upper"] - rows["coverage"]])
+            else:
+                error = 100 * z * rows["mc_se"]
+            ax.errorbar(x, 100 * rows["coverage"], yerr=error, color=colour, linewidth=1.4,
                         marker=LAB_METHOD_MARKERS[index % len(LAB_METHOD_MARKERS)], markersize=5, capsize=2.5,
                         label=method)
         ax.axhline(100 * nominal, **LAB_TRUTH_STYLE)
         ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
         ax.set_xlim(-0.5, len(sizes) - 0.5)
         ax.set_xlabel("patients per study")
-        ax.set_title(censoring_label(level), fontsize=10)
+        ax.set_title(censoring_label(level), fontsize=TEXT_PT)
         ax.grid(axis="x", visible=False)
     axes.flat[0].set_ylabel("coverage of the true median (%)")
     axes.flat[0].set_ylim(min(low, 100 * nominal) - 2, 101)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     handles.append(mpl.lines.Line2D([], [], **LAB_TRUTH_STYLE))
     labels.append(f"nominal {100 * nominal:.0f}%")
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8.5)
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=SMALL_PT)
     if title:
         fig.suptitle(title, fontweight="bold", x=0.01, ha="left")
     return fig
@@ -1151,15 +1441,15 @@ def hazard_ratio_spread_plot(rows: pd.DataFrame, level_labels: Mapping[int, str]
         ax.yaxis.set_major_locator(mpl.ticker.LogLocator(subs=subs))
         ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
         ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
-        ax.set_xticks(range(len(levels)), [level_labels[level].replace("EPV ", "") for level in levels], fontsize=8.5)
-        ax.set_title(textwrap.fill(str(covariate), LAB_PANEL_TITLE_WIDTH), fontsize=9)
+        ax.set_xticks(range(len(levels)), [level_labels[level].replace("EPV ", "") for level in levels], fontsize=SMALL_PT)
+        ax.set_title(textwrap.fill(str(covariate), LAB_PANEL_TITLE_WIDTH), fontsize=SMALL_PT)
         ax.grid(axis="x", visible=False)
     for ax in list(axes.flat)[len(covariates):]:
         ax.axis("off")
     for row in axes:
         row[0].set_ylabel("estimated HR")
     for ax in list(axes.flat)[:len(covariates)]:
-        ax.set_xlabel("events per variable", fontsize=8.5)
+        ax.set_xlabel("events per variable", fontsize=SMALL_PT)
     handles = [mpl.patches.Patch(facecolor=PRIMARY, alpha=0.35, edgecolor=PRIMARY,
                                  label="box: middle half\nof the estimates"),
                mpl.lines.Line2D([], [], color=PRIMARY, label="whiskers: middle 90%"),
@@ -1167,9 +1457,68 @@ def hazard_ratio_spread_plot(rows: pd.DataFrame, level_labels: Mapping[int, str]
                mpl.lines.Line2D([], [], **LAB_TRUTH_STYLE, label="true hazard ratio")]
     spare = list(axes.flat)[len(covariates):]
     if spare:
-        spare[0].legend(handles=handles, loc="center", fontsize=8.5)
+        spare[0].legend(handles=handles, loc="center", fontsize=SMALL_PT)
     else:
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8.5)
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=SMALL_PT)
     if title:
         fig.suptitle(title, fontweight="bold", x=0.01, ha="left", y=0.99)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Every figure to take away: PDF, SVG and 300-dpi PNG, with links for the page
+
+DOWNLOAD_FORMATS = ("pdf", "svg", "png")
+DOWNLOAD_LABELS = {"pdf": "PDF", "svg": "SVG", "png": "PNG, 300 dpi"}
+
+
+@dataclass(frozen=True)
+class FigureDownloads:
+    """The files a figure was saved to, and the links a page shows for them (displayed as Markdown)."""
+
+    paths: dict
+    markdown: str
+
+    def _repr_markdown_(self) -> str:
+        """The links, for IPython's display."""
+        return self.markdown
+
+
+def safe_file_stem(name: str) -> str:
+    """Return ``name`` as a file name stem: letters, digits, '-' and '_' only (others become '_')."""
+
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")
+    if not stem:
+        raise ValueError(f"a figure needs a file name with a letter or digit, got {name!r}")
+    return stem
+
+
+def save_figure_downloads(fig: Figure, name: str, folder: str | Path,
+                          link_base: str | None = None) -> FigureDownloads:
+    """Write the figure as name.pdf, name.svg and name.png (300 dpi) into ``folder`` and return their links.
+
+    The files carry no date (the same figure gives the same bytes) and the figure's title and alt text as
+    metadata. Links point to ``link_base``/file (default: the folder as given, in '/' form).
+    """
+
+    stem = safe_file_stem(name)
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    title = "; ".join(figure_titles(fig)) or stem
+    description = alt_text(fig)
+    paths = {}
+    for extension in DOWNLOAD_FORMATS:
+        path = target / f"{stem}.{extension}"
+        if extension == "svg":
+            path.write_bytes(svg_bytes(fig))
+        elif extension == "pdf":
+            fig.savefig(path, format="pdf", bbox_inches="tight",
+                        metadata={"Title": title, "Subject": description, "CreationDate": None, "ModDate": None})
+        else:
+            fig.savefig(path, format="png", dpi=DOWNLOAD_DPI, bbox_inches="tight",
+                        metadata={"Title": title, "Description": description, "Software": None})
+        paths[extension] = path
+    base = (link_base if link_base is not None else Path(folder).as_posix()).rstrip("/")
+    links = " · ".join(f"[{DOWNLOAD_LABELS[extension]}]({base + '/' if base else ''}{stem}.{extension})"
+                       for extension in DOWNLOAD_FORMATS)
+    return FigureDownloads(paths=paths, markdown=f"Download this figure: {links}")
