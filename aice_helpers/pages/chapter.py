@@ -24,7 +24,7 @@ import pandas as pd
 from aice_helpers.contract import CONTRACT, DATA_DIR
 from aice_helpers.data import ALL_FILES, Dataset, load_dataset, load_validated_dataset
 from aice_helpers.pages.plots import set_small_count_threshold, use_book_style
-from aice_helpers.pages.tables import install_small_count_masking
+from aice_helpers.pages.tables import for_display, install_small_count_masking
 
 __all__ = [
     "REQUIRED_COLUMNS_ENV",
@@ -62,6 +62,15 @@ class Chapter:
     compare: bool
     min_cell: int = 0
     verdicts: Any = None
+
+    def show(self, table: pd.DataFrame | None, name: str | None = None) -> pd.DataFrame | None:
+        """Return a table as the chapter shows it (the paper's columns only when comparing); None shows nothing.
+
+        ``name`` names the table for its downloads (files named after it, written beside the page).
+        """
+        if table is None:
+            return None
+        return for_display(table, self.compare)
 
     @property
     def published(self) -> pd.DataFrame | None:
