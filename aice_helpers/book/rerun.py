@@ -97,6 +97,7 @@ from aice_helpers.mapping import (
 from aice_helpers.study import TABLE1_CHARACTERISTICS
 
 __all__ = [
+    "CELL_PREFIX",
     "failure_text",
     "NOTEBOOKS_DIR",
     "BOOK_DIR",
@@ -261,6 +262,7 @@ results, the tables and figures below show your data instead.
 ```"""
 MEMORY_POLL_SECONDS = 0.5
 KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+CELL_PREFIX = re.compile(r"^\S+\.ipynb: cell \d+: ")  # how book.execute names a failing cell
 KERNEL_START_ATTEMPTS = 3
 WARNING_LINE = re.compile(r"(\b\w*Warning: .*)$", re.MULTILINE)
 # The project's own folders: --out may not be, hold or lie inside any of them (nor be the project's root).
@@ -839,7 +841,9 @@ def chapter_error(output: Path, stderr: str) -> str:
                 if out.get("output_type") == "error":
                     return f"{out.get('ename')}: {out.get('evalue')}"
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "papermill failed without a message"
+    if not lines:
+        return "the chapter failed without a message"
+    return CELL_PREFIX.sub("", lines[-1])  # the executor names the notebook and cell: the chapter is named already
 
 
 def prepared_notebook(path: Path, min_cell: int = 0) -> list[str]:
