@@ -127,7 +127,7 @@ def open_chapter(data_dir: str | Path | None = None, compare_with_published: boo
     loader = load_validated_dataset if validated_setting() else load_dataset
     dataset = loader(folder, required=files, required_columns=required_columns_setting())
     default = is_default_data(folder)
-    use_book_style()
+    use_book_style(synthetic=default)
     for option, value in DISPLAY_OPTIONS.items():
         pd.set_option(option, value)
     min_cell = min_cell_setting()
