@@ -110,6 +110,7 @@ __all__ = [
     "LARGEST_PRINTED_LOG_HR",
     "cox_table",
     "forest_rows",
+    "published_forest_rows",
     "reason_text",
     "not_estimable_note",
     "cox_table_with_published",
@@ -262,6 +263,18 @@ def forest_rows(result: CoxResult) -> pd.DataFrame:
     table = estimable_table(result)
     return pd.DataFrame({"label": table["label"], "hr": table["hr"], "lower": table["lower"],
                          "upper": table["upper"], "p": table["p"]}).reset_index(drop=True)
+
+
+def published_forest_rows(endpoint: str, verdicts: Any) -> pd.DataFrame | None:
+    """The paper's HR and 95% CI of each row of Table 3 or 4, indexed by the forest plot's labels (columns hr,
+    lower, upper) for ``plots.forest_plot(published=...)``; None when the chapter does not compare."""
+    if verdicts is None:
+        return None
+    table_id = ENDPOINT_TABLES[endpoint]
+    rows = {PAPER_LABELS[key]: {field: verdicts.value(f"{table_id}.{key}.hr", "value" if field == "hr" else field)
+                                for field in ("hr", "lower", "upper")}
+            for key in paper_model_covariates(endpoint)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["hr", "lower", "upper"]).astype(float)
 
 
 def reason_text(reason: str) -> str:

@@ -34,6 +34,7 @@ from aice_helpers.pages.tables import (
     PERCENT_ROWS_ATTR,
     YES,
     published_or_none,
+    readable_text,
 )
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import DEFAULT_ALPHA
@@ -584,7 +585,7 @@ def univariable_significance(tables: Mapping[str, pd.DataFrame], threshold: floa
             paper = endpoint in factor.paper_significant
             row |= {f"{short} log-rank P": survival.format_p_value(p), f"{short}: here": "P < 0.05" if ours else "n.s."}
             if compare:
-                row |= {f"{short}: paper": "P < 0.05" if paper else "n.s.", f"{short} agrees": ours == paper}
+                row |= {f"{short}: paper": "P < 0.05" if paper else "n.s.", f"{short} agrees": YES if ours == paper else NO}
         rows.append(row)
     return pd.DataFrame(rows).set_index("factor")
 
@@ -596,7 +597,7 @@ def significance_note(significance: pd.DataFrame) -> str:
         column = f"{short} agrees"
         if column not in significance:
             continue
-        disagree = significance.index[~significance[column]].tolist()
+        disagree = significance.index[significance[column] != YES].tolist()
         ours = int((significance[f"{short}: here"] == "P < 0.05").sum())
         paper = int((significance[f"{short}: paper"] == "P < 0.05").sum())
         text = (f"For {short}, {ours} of the {len(significance)} codings reach P < 0.05 here, against {paper} "
@@ -801,7 +802,7 @@ def model_problems_note(tables: Mapping[str, pd.DataFrame]) -> str:
             continue
         problems = table.drop_duplicates("factor")
         for _, row in problems[problems["model_problem"] != ""].iterrows():
-            lines.append(f"- {ENDPOINTS[endpoint].short}, {row['label']}: {row['model_problem']}")
+            lines.append(f"- {ENDPOINTS[endpoint].short}, {row['label']}: {readable_text(row['model_problem'])}")
     if not lines:
         return "Every univariable Cox model converged without a warning."
     return "Hazard ratios to read with care (the model warned):\n\n" + "\n".join(lines)

@@ -297,6 +297,10 @@ TOLERANCE_REASONS: dict[str, str] = {
                     "on the log scale, where 2.2 against 2.0 is as far as 0.5 against 0.5/1.1 (a factor of 1.1 "
                     "either way), and 10% there is well under half the standard error of a log hazard ratio "
                     "on about a hundred patients.",
+    "approximate_ratio": "A ratio said in words ('a twofold risk') claims only its rounded size, and says nothing "
+                         "of the interval or the P value behind it; agreement with a word is at best within "
+                         "tolerance (the hazard ratio rounds to the word), never exact.",
+    "duration": "A fixed duration of the study's design (visits every three months) is read as printed.",
     "beta": "β is the log of the hazard ratio, so ±0.1 in β is the same window as about 10% in the ratio.",
     "p": "A P value moves a great deal with small changes in the data, and what a reader takes from it is the "
          "verdict at the paper's level of 0.05; that verdict must agree, and a P that also rounds to the "
