@@ -115,7 +115,7 @@ TOLERANCES: dict[str, Tolerance] = {
     "hazard_ratio": Tolerance("hazard ratio (95% CI)", math.log1p(HR_RELATIVE_TOLERANCE),
                               math.log1p(HR_RELATIVE_TOLERANCE), LOG_SCALE, "within 10% on the log scale"),
     "approximate_ratio": Tolerance("hazard ratio in words", 0.0, 0.0, LOG_SCALE,
-                                   "a word ('twofold'): within when the HR rounds to it, never exact"),
+                                   "a word ('twofold'): within if the HR rounds to it"),
     "beta": Tolerance("β", 0.1, 0.1, ABSOLUTE, "±0.1"),
     "p": Tolerance("P", math.nan, math.nan, P_SIDE, f"same side of {P_THRESHOLD}"),
     "other": Tolerance("", math.nan, math.nan, ABSOLUTE, ""),
