@@ -54,6 +54,7 @@ __all__ = [
     "readable_text",
     "readable_cell",
     "reader_table",
+    "reader_html",
     "install_table_display",
     "Folded",
     "contradiction_notes",
@@ -540,16 +541,34 @@ def readable_cell(value: object) -> object:
 
 
 def reader_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Return a table as a page shows it: :func:`readable_cell` on every text or yes/no column, and a single-level
-    row index's name moved into the header's corner, so that no empty header row is drawn under the columns."""
+    """Return a table as a page shows it: :func:`readable_cell` on every text or yes/no column."""
     shown = table.copy()
     for column in shown.columns:
         if shown[column].dtype == object or pd.api.types.is_bool_dtype(shown[column]):
             shown[column] = shown[column].map(readable_cell).astype(object)
-    if not isinstance(shown.index, pd.MultiIndex) and not isinstance(shown.columns, pd.MultiIndex) \
-            and shown.index.name is not None and shown.columns.name is None:
-        shown.columns.name, shown.index.name = str(shown.index.name), None
     return shown
+
+
+CORNER_CELL = "<th></th>"
+
+
+def reader_html(table: pd.DataFrame) -> str:
+    """Return :func:`reader_table` as HTML with the row index's names in the header's corner cells, so that no
+    second header row (empty but for those names) is drawn."""
+    shown = reader_table(table)
+    names = [None if name is None else str(name) for name in shown.index.names]
+    if isinstance(shown.columns, pd.MultiIndex) or shown.columns.name is not None or not any(names):
+        return shown._repr_html_()
+    shown.index = shown.index.set_names([None] * len(names))
+    text = shown._repr_html_()
+    start = text.find("<thead>")
+    if start < 0:
+        return text
+    head_end = text.find("</tr>", start)
+    head = text[start:head_end]
+    for name in names:
+        head = head.replace(CORNER_CELL, f"<th>{html.escape(name or '')}</th>", 1)
+    return text[:start] + head + text[head_end:]
 
 
 def install_table_display(min_cell: int = 0) -> bool:
@@ -564,11 +583,12 @@ def install_table_display(min_cell: int = 0) -> bool:
         return False
 
     def shown(table: pd.DataFrame) -> pd.DataFrame:
-        return reader_table(masked_small_counts(table, min_cell) if min_cell > 1 else table)
+        return masked_small_counts(table, min_cell) if min_cell > 1 else table
 
     formatters = shell.display_formatter.formatters
-    formatters["text/html"].for_type(pd.DataFrame, lambda table: shown(table)._repr_html_())
-    formatters["text/plain"].for_type(pd.DataFrame, lambda table, printer, cycle: printer.text(repr(shown(table))))
+    formatters["text/html"].for_type(pd.DataFrame, lambda table: reader_html(shown(table)))
+    formatters["text/plain"].for_type(
+        pd.DataFrame, lambda table, printer, cycle: printer.text(repr(reader_table(shown(table)))))
     return True
 
 
@@ -582,7 +602,7 @@ class Folded:
         """The summary (escaped) and the table's own HTML inside ``<details>``."""
         inner = self.table._repr_html_() if hasattr(self.table, "_repr_html_") else html.escape(str(self.table))
         if isinstance(self.table, pd.DataFrame):
-            inner = reader_table(self.table)._repr_html_()
+            inner = reader_html(self.table)
         opened = " open" if self.open else ""
         return (f'<details class="aice-folded"{opened}><summary>{html.escape(self.summary)}</summary>'
                 f'<div class="aice-folded-body">{inner}</div></details>')
