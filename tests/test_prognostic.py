@@ -198,7 +198,7 @@ def test_reading_the_three_year_interval(published):
 
 def test_identical_landmarks_note(published):
     note = prognostic.identical_landmarks_note(published, 113)
-    assert "`results.survival.pfs.year1.rate`" in note and "`results.survival.os.year2.rate`" in note
+    assert "1-year PFS rate" in note and "2-year OS rate" in note
     assert "51 of 113" in note
 
 

@@ -374,10 +374,14 @@ def landmark_interval_note(published: pd.DataFrame, n_patients: int, entry_id: s
     r = read_landmark_interval(published, entry_id, n_patients)
     pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
     inside = r.lower <= r.printed <= r.upper
-    text = (f"The paper prints {pct(r.printed)} with the interval {pct(r.lower)}–{pct(r.upper)}. "
-            + ("The estimate lies inside its interval. " if inside else "The estimate lies outside its own interval. ")
+    # The page's heading paragraph already says what the paper prints and that it cannot be; an estimate inside
+    # its interval is said here, since no heading announces it.
+    opening = (f"The paper prints {pct(r.printed)} with the interval {pct(r.lower)}–{pct(r.upper)}, and the estimate "
+               f"lies inside its interval. " if inside else "")
+    text = (opening
             + f"A log-log interval is symmetric on the scale $\\log(-\\log S)$, so the middle of the printed interval "
-              f"on that scale, taken back to a probability, is the estimate it was built around: "
+              f"{pct(r.lower)}–{pct(r.upper)} on that scale, taken back to a probability, is the estimate it was built "
+              f"around: "
               f"$\\exp\\{{-\\sqrt{{\\log {r.lower:.3f} \\cdot \\log {r.upper:.3f}}}\\}} = {r.center:.3f}$, "
               f"that is {pct(r.center)}. The width of the interval tells how many patients stood behind it: with no "
               f"censoring before the landmark, an interval this wide around {pct(r.center)} needs "
@@ -390,9 +394,17 @@ def landmark_interval_note(published: pd.DataFrame, n_patients: int, entry_id: s
              f"{pct(r.printed_interval[0])}–{pct(r.printed_interval[1])}. ")
     if not inside:
         text += (f"So the interval supports an estimate near {pct(r.center)}, and the printed {pct(r.printed)} is "
-                 f"the number that does not fit: the book marks it as contradicted by the paper and compares "
-                 f"the data only with the interval.")
+                 f"the number that does not fit, lying outside its own interval: the book marks it as contradicted "
+                 f"by the paper and compares the data only with the interval.")
     return text
+
+
+def _landmark_name(entry_id: str) -> str:
+    """A landmark rate's id in words: 'results.survival.pfs.year1.rate' → '1-year PFS rate'."""
+    parts = entry_id.split(".")
+    endpoint, year = parts[2], parts[3].removeprefix("year")
+    name = ENDPOINTS[endpoint].short if endpoint in ENDPOINTS else endpoint.upper()
+    return f"{year}-year {name} rate"
 
 
 def identical_landmarks_note(published: pd.DataFrame, n_patients: int) -> str:
@@ -409,7 +421,8 @@ def identical_landmarks_note(published: pd.DataFrame, n_patients: int) -> str:
                 sentences.append(
                     f"The paper prints the same rate and interval, {value:.1f}% "
                     f"({published_or_none(published, first, 'lower'):.1f}–"
-                    f"{published_or_none(published, first, 'upper'):.1f}%), for `{first}` and `{second}`; "
+                    f"{published_or_none(published, first, 'upper'):.1f}%), for the {_landmark_name(first)} and the "
+                    f"{_landmark_name(second)}; "
                     f"both are what {count} of {n_patients} patients without censoring would give. Two different "
                     f"endpoints at two different times can share a rate, but an identical interval as well "
                     f"suggests one of them was copied.")
