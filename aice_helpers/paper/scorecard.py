@@ -435,7 +435,7 @@ STATUS_ROWS_WIDTHS = {"id": "27%", "quantity": "12%", "published": "12%", "repro
                       "note": "28%"}
 ID_COLUMN = "id"
 LABEL_COLUMN = "number"
-MIN_TABLE_WIDTH = "36rem"  # narrower screens scroll the table sideways instead of squeezing its columns
+MIN_TABLE_WIDTH = "46rem"  # narrower screens scroll the table sideways instead of squeezing its columns
 LABELLED_CHAPTER_WIDTHS = {"number": "36%", "quantity": "16%", "published": "12%", "reproduced": "12%",
                            "status": "11%", "id": "13%"}
 LABELLED_SCORECARD_WIDTHS = {"number": "25%", "quantity": "12%", "published": "11%", "reproduced": "11%",
