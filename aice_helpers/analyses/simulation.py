@@ -914,6 +914,20 @@ def cox_setting_file(folder: Path, setting: CoxSetting) -> Path:
     return folder / COX_FOLDER / f"n{setting.patients}_deaths{setting.target_events}.csv"
 
 
+def _store_settings(settings: Sequence, seeds: Sequence, path_of: Callable, replicates: Callable, chunk: int,
+                    payload: object, workers: int | None, folder: Path, log: Callable[[str], None]) -> None:
+    """Simulate each setting not stored yet and write its replicates to its own file as soon as it is done."""
+    for setting, setting_seeds in zip(settings, seeds):
+        path = path_of(setting)
+        if path.exists():
+            log(f"stored already: {path.relative_to(folder)}")
+            continue
+        start = clock.perf_counter()
+        parts = parallel_map(replicates, chunked_tasks([setting], [setting_seeds], chunk, payload), workers)
+        _write_atomically(pd.concat(parts, ignore_index=True), path)
+        log(f"stored {path.relative_to(folder)} ({clock.perf_counter() - start:.0f} s)")
+
+
 def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
     """Write a CSV next to its place, then move it there: an interrupted run leaves no half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -948,27 +962,11 @@ def run_full_study(cohort: pd.DataFrame, folder: Path = LAB_DIR, seed: int = DEF
     design_path.write_text(json.dumps(wanted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     settings = median_settings(model, FULL_SAMPLE_SIZES, FULL_CENSORED_SHARES)
-    seeds = replicate_seeds(seed, MEDIAN_STREAM, len(settings), replications)
-    for setting, setting_seeds in zip(settings, seeds):
-        path = median_setting_file(folder, setting)
-        if path.exists():
-            log(f"stored already: {path.relative_to(folder)}")
-            continue
-        start = clock.perf_counter()
-        parts = parallel_map(median_replicates, chunked_tasks([setting], [setting_seeds], MEDIAN_CHUNK, model),
-                             workers)
-        _write_atomically(pd.concat(parts, ignore_index=True), path)
-        log(f"stored {path.relative_to(folder)} ({clock.perf_counter() - start:.0f} s)")
-
+    _store_settings(settings, replicate_seeds(seed, MEDIAN_STREAM, len(settings), replications),
+                    lambda setting: median_setting_file(folder, setting), median_replicates, MEDIAN_CHUNK, model,
+                    workers, folder, log)
     levels = cox_settings(design, FULL_EPV_LEVELS, FULL_COX_PATIENTS, events)
-    seeds = replicate_seeds(seed, COX_STREAM, len(levels), cox_replications)
-    for setting, setting_seeds in zip(levels, seeds):
-        path = cox_setting_file(folder, setting)
-        if path.exists():
-            log(f"stored already: {path.relative_to(folder)}")
-            continue
-        start = clock.perf_counter()
-        parts = parallel_map(cox_replicates, chunked_tasks([setting], [setting_seeds], COX_CHUNK, design), workers)
-        _write_atomically(pd.concat(parts, ignore_index=True), path)
-        log(f"stored {path.relative_to(folder)} ({clock.perf_counter() - start:.0f} s)")
+    _store_settings(levels, replicate_seeds(seed, COX_STREAM, len(levels), cox_replications),
+                    lambda setting: cox_setting_file(folder, setting), cox_replicates, COX_CHUNK, design,
+                    workers, folder, log)
     return wanted

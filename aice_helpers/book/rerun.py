@@ -97,6 +97,7 @@ from aice_helpers.mapping import (
 from aice_helpers.study import TABLE1_CHARACTERISTICS
 
 __all__ = [
+    "failure_text",
     "NOTEBOOKS_DIR",
     "BOOK_DIR",
     "REPO_CONFIG",
@@ -355,11 +356,8 @@ def run_rerun(args: argparse.Namespace) -> int:
         if args.min_cell < 0 or args.jobs < 1:
             raise RerunError("--min-cell must be >= 0 and --jobs >= 1")
         out_dir = checked_out_dir(args.out, args.data, args.mapping)
-    except RerunError as error:
-        say(f"aice rerun: {error}")
-        return 2
-    except OSError as error:
-        say(f"aice rerun: {os_error_text(error)}")
+    except (RerunError, OSError) as error:
+        say(f"aice rerun: {failure_text(error)}")
         return 2
     previous = {number: signal.signal(number, interrupt) for number in INTERRUPTING_SIGNALS}
     try:
@@ -370,11 +368,8 @@ def run_rerun(args: argparse.Namespace) -> int:
                 say(error)
                 return 1
             built = built_book(prepared, args, out_dir, workspace)
-    except RerunError as error:
-        say(f"aice rerun: {error}")
-        return 1
-    except OSError as error:
-        say(f"aice rerun: {os_error_text(error)}")
+    except (RerunError, OSError) as error:
+        say(f"aice rerun: {failure_text(error)}")
         return 1
     except (KeyboardInterrupt, Interrupted) as error:
         name = "Ctrl-C" if isinstance(error, KeyboardInterrupt) else str(error)
@@ -390,6 +385,11 @@ def run_rerun(args: argparse.Namespace) -> int:
 def interrupt(signal_number: int, frame: object) -> None:
     """Signal handler: raise Interrupted in the main thread, so that every ``finally`` and clean-up runs."""
     raise Interrupted(signal_number)
+
+
+def failure_text(error: Exception) -> str:
+    """Return a sentence for a refused run: the rerun's own message, or an operating-system error in words."""
+    return os_error_text(error) if isinstance(error, OSError) else str(error)
 
 
 def os_error_text(error: OSError) -> str:

@@ -322,14 +322,8 @@ def suppressed_count(min_cell: int) -> str:
 
 def is_small_count(value: object, min_cell: int) -> bool:
     """Return True for a count from 1 to ``min_cell`` - 1 (a number, or text holding a whole number)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.isdigit():
-            return False
-        value = int(text)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or pd.isna(value):
-        return False
-    return 0 < float(value) < min_cell and float(value).is_integer()
+    count = count_value(value)
+    return count is not None and 0 < count < min_cell
 
 
 def column_label(column: object) -> str:
