@@ -27,7 +27,7 @@ IN_ORDER  := $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(SLOWEST))),$(N
 EXECUTED  := $(patsubst notebooks/%,$(STAGE)/notebooks/%,$(IN_ORDER))
 HELPERS   := $(shell find aice_helpers -name "*.py" | sort)
 DATA      := $(wildcard data/*.csv data/published/*.yaml data/lab/*.json data/lab/*/*.csv)
-PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
+PAGES     := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml data/README.md
 JB_FLAGS  := -W -n --keep-going --quiet
 
 # The repository's own helper package comes first, whatever else the environment holds.
@@ -64,6 +64,7 @@ $(BUILT): $(EXECUTED_ALL) $(PAGES) $(INSTALLED)
 	@mkdir -p $(STAGE)
 	@cp -p _config.yml _toc.yml $(STAGE)/
 	@mkdir -p $(STAGE)/book && cp -pr book/. $(STAGE)/book/
+	@mkdir -p $(STAGE)/data && cp -p data/README.md $(STAGE)/data/README.md  # included by book/data_dictionary.md
 	@echo "rendering the book"
 	@$(VENV)/bin/jupyter-book build $(STAGE) --path-output $(STAGE) $(JB_FLAGS)
 	@rm -rf $(HTML).new && cp -a $(STAGE)/_build/html $(HTML).new

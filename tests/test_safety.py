@@ -221,7 +221,7 @@ def test_grade_summary_with_published_on_the_test_events() -> None:
     assert shares["percent"].tolist() == [50.0, pytest.approx(66.7), 10.0, 90.0]
     assert shares["n"].tolist() == [2, 4, 2, 18]
     assert shares["status %"].tolist() == ["outside tolerance"] + ["—"] * 3
-    assert set(shares["published %"]) == {85.0}
+    assert set(shares["published %"]) == {"~85"}
 
 
 def test_grade_summary_with_published_on_the_papers_patients() -> None:

@@ -672,7 +672,7 @@ def cox_table(summary: pd.DataFrame, parameters: int) -> pd.DataFrame:
 
 
 def epv_overview(rows: pd.DataFrame, summary: pd.DataFrame, parameters: int) -> pd.DataFrame:
-    """Per level: EPV, deaths, fits, unreliable share, ModelWarnings per fit, and the covariates' average relative
+    """Per level: EPV, deaths, fits, unreliable share, model warnings per fit, and the covariates' average relative
     bias, SD of β̂, model SE and coverage (fits not flagged)."""
     fits = rows.drop_duplicates(["target_events", "replicate"])
     per_level = fits.groupby("target_events").agg(
@@ -686,7 +686,7 @@ def epv_overview(rows: pd.DataFrame, summary: pd.DataFrame, parameters: int) -> 
         "mean deaths": per_level["deaths"].round(1),
         "simulated studies": per_level["fits"],
         "flagged unreliable (%)": (100 * per_level["unreliable"]).round(1),
-        "ModelWarnings per fit": per_level["warnings"].round(2),
+        "model warnings per fit": per_level["warnings"].round(2),
         "mean relative bias (%)": averages["relative_bias"].round(1),
         "mean SD of log HR": averages["sd"].round(2),
         "mean model SE": averages["se"].round(2),

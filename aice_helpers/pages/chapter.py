@@ -24,7 +24,7 @@ import pandas as pd
 from aice_helpers.contract import CONTRACT, DATA_DIR
 from aice_helpers.data import ALL_FILES, Dataset, load_dataset, load_validated_dataset
 from aice_helpers.pages.plots import set_small_count_threshold, use_book_style
-from aice_helpers.pages.tables import for_display, install_small_count_masking
+from aice_helpers.pages.tables import for_display, install_table_display
 
 __all__ = [
     "REQUIRED_COLUMNS_ENV",
@@ -127,11 +127,11 @@ def open_chapter(data_dir: str | Path | None = None, compare_with_published: boo
     loader = load_validated_dataset if validated_setting() else load_dataset
     dataset = loader(folder, required=files, required_columns=required_columns_setting())
     default = is_default_data(folder)
-    use_book_style()
+    use_book_style(synthetic=default)
     for option, value in DISPLAY_OPTIONS.items():
         pd.set_option(option, value)
     min_cell = min_cell_setting()
-    install_small_count_masking(min_cell)
+    install_table_display(min_cell)
     set_small_count_threshold(min_cell)
     compare = default if compare_with_published is None else bool(compare_with_published)
     verdicts = None

@@ -23,7 +23,6 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import proportional_hazard_test
 from scipy.stats import norm
-from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from aice_helpers import study
 from aice_helpers.analyses.models import (  # noqa: F401  # noqa: F401
@@ -46,6 +45,7 @@ from aice_helpers.analyses.models import (  # noqa: F401  # noqa: F401
 from aice_helpers.pages import prognostic
 from aice_helpers.pages.tables import NO, YES, published_or_none
 from aice_helpers.stats import survival
+from aice_helpers.stats.zph_smooth import zph_plot_frame
 from aice_helpers.stats.cox import (
     COLLINEAR_REASON,
     FIT_FAILED,
@@ -110,6 +110,7 @@ __all__ = [
     "LARGEST_PRINTED_LOG_HR",
     "cox_table",
     "forest_rows",
+    "published_forest_rows",
     "reason_text",
     "not_estimable_note",
     "cox_table_with_published",
@@ -262,6 +263,18 @@ def forest_rows(result: CoxResult) -> pd.DataFrame:
     table = estimable_table(result)
     return pd.DataFrame({"label": table["label"], "hr": table["hr"], "lower": table["lower"],
                          "upper": table["upper"], "p": table["p"]}).reset_index(drop=True)
+
+
+def published_forest_rows(endpoint: str, verdicts: Any) -> pd.DataFrame | None:
+    """The paper's HR and 95% CI of each row of Table 3 or 4, indexed by the forest plot's labels (columns hr,
+    lower, upper) for ``plots.forest_plot(published=...)``; None when the chapter does not compare."""
+    if verdicts is None:
+        return None
+    table_id = ENDPOINT_TABLES[endpoint]
+    rows = {PAPER_LABELS[key]: {field: verdicts.value(f"{table_id}.{key}.hr", "value" if field == "hr" else field)
+                                for field in ("hr", "lower", "upper")}
+            for key in paper_model_covariates(endpoint)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["hr", "lower", "upper"]).astype(float)
 
 
 def reason_text(reason: str) -> str:
@@ -751,32 +764,24 @@ def lowess_delta(times: np.ndarray) -> float:
 
 
 def schoenfeld_frame(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] = MAIN_COVARIATES,
-                     model_keys: Sequence[str] | None = None, ties: str = PAPER_TIES,
-                     frac: float = LOWESS_FRACTION) -> pd.DataFrame:
-    """Scaled Schoenfeld residuals (R's) of ``keys`` in the paper's model, long: covariate, time, residual, smooth
-    (lowess against time), beta. Covariates the model cannot estimate are left out of it, as in
-    :func:`ph_test_table`; with none left the frame is empty."""
+                     model_keys: Sequence[str] | None = None, ties: str = PAPER_TIES) -> pd.DataFrame:
+    """Scaled Schoenfeld residuals of ``keys`` in the paper's model as R's plot(cox.zph(fit)) draws them, long:
+    covariate, time, g (KM-transformed time), residual, beta, variance (see ``stats.zph_smooth.zph_plot_frame``).
+    Covariates the model cannot estimate are left out of it, as in :func:`ph_test_table`; with none left the
+    frame is empty."""
+    empty = pd.DataFrame(columns=["covariate", "time", "g", "residual", "beta", "variance"])
     model_keys = paper_model_covariates(endpoint) if model_keys is None else tuple(model_keys)
     model_keys, result = estimable_model(cohort, endpoint, model_keys, ties)
     if result is None:
-        return pd.DataFrame(columns=["covariate", "time", "residual", "smooth", "beta"])
+        return empty
     data = model_data(cohort, endpoint, model_keys)
     columns = [column for key in model_keys for column in data.terms[key]]
     beta = result.table.set_index("label").loc[columns, "beta"].to_numpy(float)
-    scaled = scaled_schoenfeld_residuals(data.frame[TIME], data.frame[EVENT], data.frame[columns], beta, ties)
-    parts = []
-    for key in keys:
-        if key not in data.terms or len(data.terms[key]) != 1:
-            continue
-        column = data.terms[key][0]
-        times = scaled["time"].to_numpy(float)
-        smooth = lowess(scaled[column].to_numpy(float), times, frac=frac, delta=lowess_delta(times),
-                        return_sorted=False)
-        parts.append(pd.DataFrame({"covariate": column, "time": scaled["time"], "residual": scaled[column],
-                                   "smooth": smooth, "beta": float(beta[columns.index(column)])}))
-    if not parts:
-        return pd.DataFrame(columns=["covariate", "time", "residual", "smooth", "beta"])
-    return pd.concat(parts, ignore_index=True)
+    frame = zph_plot_frame(data.frame[TIME], data.frame[EVENT], data.frame[columns], beta, ties)
+    shown = [data.terms[key][0] for key in keys if key in data.terms and len(data.terms[key]) == 1]
+    if not shown:
+        return empty
+    return frame[frame["covariate"].isin(shown)].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -649,6 +649,7 @@ __all__ = [
     "km_plot",
     "km_grid",
     "forest_plot",
+    "forest_range",
     "median_interval_plot",
     "STATUS_COLOURS",
     "TOTAL_LABEL_PREFIX",

@@ -34,6 +34,7 @@ from aice_helpers.pages.tables import (
     PERCENT_ROWS_ATTR,
     YES,
     published_or_none,
+    readable_text,
 )
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import DEFAULT_ALPHA
@@ -373,10 +374,14 @@ def landmark_interval_note(published: pd.DataFrame, n_patients: int, entry_id: s
     r = read_landmark_interval(published, entry_id, n_patients)
     pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
     inside = r.lower <= r.printed <= r.upper
-    text = (f"The paper prints {pct(r.printed)} with the interval {pct(r.lower)}–{pct(r.upper)}. "
-            + ("The estimate lies inside its interval. " if inside else "The estimate lies outside its own interval. ")
+    # The page's heading paragraph already says what the paper prints and that it cannot be; an estimate inside
+    # its interval is said here, since no heading announces it.
+    opening = (f"The paper prints {pct(r.printed)} with the interval {pct(r.lower)}–{pct(r.upper)}, and the estimate "
+               f"lies inside its interval. " if inside else "")
+    text = (opening
             + f"A log-log interval is symmetric on the scale $\\log(-\\log S)$, so the middle of the printed interval "
-              f"on that scale, taken back to a probability, is the estimate it was built around: "
+              f"{pct(r.lower)}–{pct(r.upper)} on that scale, taken back to a probability, is the estimate it was built "
+              f"around: "
               f"$\\exp\\{{-\\sqrt{{\\log {r.lower:.3f} \\cdot \\log {r.upper:.3f}}}\\}} = {r.center:.3f}$, "
               f"that is {pct(r.center)}. The width of the interval tells how many patients stood behind it: with no "
               f"censoring before the landmark, an interval this wide around {pct(r.center)} needs "
@@ -389,9 +394,17 @@ def landmark_interval_note(published: pd.DataFrame, n_patients: int, entry_id: s
              f"{pct(r.printed_interval[0])}–{pct(r.printed_interval[1])}. ")
     if not inside:
         text += (f"So the interval supports an estimate near {pct(r.center)}, and the printed {pct(r.printed)} is "
-                 f"the number that does not fit: the book marks it as contradicted by the paper and compares "
-                 f"the data only with the interval.")
+                 f"the number that does not fit, lying outside its own interval: the book marks it as contradicted "
+                 f"by the paper and compares the data only with the interval.")
     return text
+
+
+def _landmark_name(entry_id: str) -> str:
+    """A landmark rate's id in words: 'results.survival.pfs.year1.rate' → '1-year PFS rate'."""
+    parts = entry_id.split(".")
+    endpoint, year = parts[2], parts[3].removeprefix("year")
+    name = ENDPOINTS[endpoint].short if endpoint in ENDPOINTS else endpoint.upper()
+    return f"{year}-year {name} rate"
 
 
 def identical_landmarks_note(published: pd.DataFrame, n_patients: int) -> str:
@@ -408,7 +421,8 @@ def identical_landmarks_note(published: pd.DataFrame, n_patients: int) -> str:
                 sentences.append(
                     f"The paper prints the same rate and interval, {value:.1f}% "
                     f"({published_or_none(published, first, 'lower'):.1f}–"
-                    f"{published_or_none(published, first, 'upper'):.1f}%), for `{first}` and `{second}`; "
+                    f"{published_or_none(published, first, 'upper'):.1f}%), for the {_landmark_name(first)} and the "
+                    f"{_landmark_name(second)}; "
                     f"both are what {count} of {n_patients} patients without censoring would give. Two different "
                     f"endpoints at two different times can share a rate, but an identical interval as well "
                     f"suggests one of them was copied.")
@@ -584,7 +598,7 @@ def univariable_significance(tables: Mapping[str, pd.DataFrame], threshold: floa
             paper = endpoint in factor.paper_significant
             row |= {f"{short} log-rank P": survival.format_p_value(p), f"{short}: here": "P < 0.05" if ours else "n.s."}
             if compare:
-                row |= {f"{short}: paper": "P < 0.05" if paper else "n.s.", f"{short} agrees": ours == paper}
+                row |= {f"{short}: paper": "P < 0.05" if paper else "n.s.", f"{short} agrees": YES if ours == paper else NO}
         rows.append(row)
     return pd.DataFrame(rows).set_index("factor")
 
@@ -596,7 +610,7 @@ def significance_note(significance: pd.DataFrame) -> str:
         column = f"{short} agrees"
         if column not in significance:
             continue
-        disagree = significance.index[~significance[column]].tolist()
+        disagree = significance.index[significance[column] != YES].tolist()
         ours = int((significance[f"{short}: here"] == "P < 0.05").sum())
         paper = int((significance[f"{short}: paper"] == "P < 0.05").sum())
         text = (f"For {short}, {ours} of the {len(significance)} codings reach P < 0.05 here, against {paper} "
@@ -801,7 +815,7 @@ def model_problems_note(tables: Mapping[str, pd.DataFrame]) -> str:
             continue
         problems = table.drop_duplicates("factor")
         for _, row in problems[problems["model_problem"] != ""].iterrows():
-            lines.append(f"- {ENDPOINTS[endpoint].short}, {row['label']}: {row['model_problem']}")
+            lines.append(f"- {ENDPOINTS[endpoint].short}, {row['label']}: {readable_text(row['model_problem'])}")
     if not lines:
         return "Every univariable Cox model converged without a warning."
     return "Hazard ratios to read with care (the model warned):\n\n" + "\n".join(lines)

@@ -347,7 +347,8 @@ def grade_summary_with_published(adverse_events: pd.DataFrame, n_patients: int, 
     if verdicts is not None:
         # The first reading is the one the scorecard compares; the others are shown for reference.
         shares["published n"] = pd.array([None] * len(shares), dtype="Int64")
-        shares["published %"] = pd.array([verdicts.value(SHARE_ID)] * len(shares), dtype="Float64")
+        printed = verdicts.value(SHARE_ID)  # printed "~85%": shown with its "~", as the paper prints it
+        shares["published %"] = [MISSING_MARK if printed is None else f"~{printed:g}"] * len(shares)
         shares["status"] = [MISSING_MARK] * len(shares)
         shares[PERCENT_STATUS] = [verdicts.status(SHARE_ID)] + [MISSING_MARK] * (len(shares) - 1)
     result = pd.concat([patients, shares], ignore_index=True).set_index("quantity")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Sequence
@@ -50,6 +51,12 @@ __all__ = [
     "sessions_summary",
     "COMPARISON_COLUMNS",
     "for_display",
+    "readable_text",
+    "readable_cell",
+    "reader_table",
+    "reader_html",
+    "install_table_display",
+    "Folded",
     "contradiction_notes",
     "median_age_note",
     "histology_total_note",
@@ -497,3 +504,103 @@ def install_small_count_masking(min_cell: int) -> bool:
     formatters["text/plain"].for_type(
         pd.DataFrame, lambda table, printer, cycle: printer.text(repr(masked_small_counts(table, min_cell))))
     return True
+
+
+RAW_WARNINGS = (
+    (re.compile(r"ConvergenceWarning: Maximum Likelihood optimization failed to converge\. Check mle_retvals\.?"),
+     "the fit did not converge"),
+    (re.compile(r"\b[A-Z]\w*(?:Warning|Error): "), ""),
+)
+
+
+def readable_text(text: str) -> str:
+    """Return a cell or note text without a library's raw warning wording ('ConvergenceWarning: … Check mle_retvals')."""
+    for pattern, replacement in RAW_WARNINGS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def readable_cell(value: object) -> object:
+    """Return a cell as a reader should see it: yes/no for booleans, lists and mappings as plain text, warnings in
+    words; numbers and other values unchanged."""
+    if isinstance(value, (bool, np.bool_)):
+        return YES if value else NO
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {readable_cell(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(str(readable_cell(item)) for item in value)
+    if isinstance(value, str):
+        return readable_text(value)
+    return value
+
+
+def reader_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a table as a page shows it: :func:`readable_cell` on every text or yes/no column."""
+    shown = table.copy()
+    for column in shown.columns:
+        if shown[column].dtype == object or pd.api.types.is_bool_dtype(shown[column]):
+            shown[column] = shown[column].map(readable_cell).astype(object)
+    return shown
+
+
+CORNER_CELL = "<th></th>"
+
+
+def reader_html(table: pd.DataFrame) -> str:
+    """Return :func:`reader_table` as HTML with the row index's names in the header's corner cells, so that no
+    second header row (empty but for those names) is drawn."""
+    shown = reader_table(table)
+    names = [None if name is None else str(name) for name in shown.index.names]
+    if isinstance(shown.columns, pd.MultiIndex) or shown.columns.name is not None or not any(names):
+        return shown._repr_html_()
+    shown.index = shown.index.set_names([None] * len(names))
+    text = shown._repr_html_()
+    start = text.find("<thead>")
+    if start < 0:
+        return text
+    head_end = text.find("</tr>", start)
+    head = text[start:head_end]
+    for name in names:
+        head = head.replace(CORNER_CELL, f"<th>{html.escape(name or '')}</th>", 1)
+    return text[:start] + head + text[head_end:]
+
+
+def install_table_display(min_cell: int = 0) -> bool:
+    """Make every table an IPython kernel displays go through :func:`reader_table` (and, when ``min_cell`` > 1,
+    :func:`masked_small_counts` first). Returns False outside IPython."""
+    try:
+        from IPython import get_ipython  # reason: only inside a notebook kernel
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def shown(table: pd.DataFrame) -> pd.DataFrame:
+        return masked_small_counts(table, min_cell) if min_cell > 1 else table
+
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type(pd.DataFrame, lambda table: reader_html(shown(table)))
+    formatters["text/plain"].for_type(
+        pd.DataFrame, lambda table, printer, cycle: printer.text(repr(reader_table(shown(table)))))
+    return True
+
+
+class Folded:
+    """A table folded under a one-line summary (an HTML ``<details>``): the summary shows, the table on a click."""
+
+    def __init__(self, summary: str, table: Any, open_: bool = False) -> None:
+        self.summary, self.table, self.open = summary, table, open_
+
+    def _repr_html_(self) -> str:
+        """The summary (escaped) and the table's own HTML inside ``<details>``."""
+        inner = self.table._repr_html_() if hasattr(self.table, "_repr_html_") else html.escape(str(self.table))
+        if isinstance(self.table, pd.DataFrame):
+            inner = reader_html(self.table)
+        opened = " open" if self.open else ""
+        return (f'<details class="aice-folded"{opened}><summary>{html.escape(self.summary)}</summary>'
+                f'<div class="aice-folded-body">{inner}</div></details>')
+
+    def _repr_markdown_(self) -> None:
+        """No Markdown form: the HTML one is shown."""
+        return None

@@ -17,6 +17,7 @@ Cox partial likelihood treats tied deaths as Breslow does.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
@@ -46,6 +47,7 @@ from aice_helpers.stats.survival import (
     MEDIAN_PROBABILITY,
     PROBABILITY_TOLERANCE,
     ci_bands,
+    format_p_value,
     km_fit,
     logrank,
     median_brookmeyer_crowley,
@@ -55,6 +57,7 @@ from aice_helpers.stats.survival import (
 )
 
 __all__ = [
+    "P_COLUMN",
     "PRIMER_PRECISION",
     "KM_COLUMNS",
     "LOGRANK_COLUMNS",
@@ -139,12 +142,18 @@ def open_primer() -> None:
     pd.set_option("display.max_columns", 20)
 
 
+P_COLUMN = re.compile(r"(^|\s)P( value)?$")  # a column of P values: 'P', 'log-rank P', 'Holm P'
+
+
 def for_display(table: pd.DataFrame, digits: int = PRIMER_PRECISION, missing: str = "") -> pd.DataFrame:
-    """Return ``table`` as text: whole-number columns without decimals, others with ``digits``, NaN as ``missing``."""
+    """Return ``table`` as text: P columns as journals print them, whole-number columns without decimals, others
+    with ``digits``, NaN as ``missing``."""
 
     def column_text(values: pd.Series) -> pd.Series:
         if not pd.api.types.is_numeric_dtype(values):
             return values.fillna(missing).astype(str)
+        if P_COLUMN.search(str(values.name)):  # P values as journals print them: 3 decimals, '<0.001'
+            return values.map(lambda v: missing if pd.isna(v) else format_p_value(float(v)))
         present = values.dropna().astype(float)
         whole = bool(np.all(np.isfinite(present)) and np.all(present == np.round(present)))
         pattern = "{:.0f}" if whole else f"{{:.{digits}f}}"

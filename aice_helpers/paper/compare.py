@@ -111,8 +111,11 @@ TOLERANCES: dict[str, Tolerance] = {
     "median": Tolerance("median survival (95% CI)", 0.5, 1.0, ABSOLUTE, "±0.5 months; limits ±1.0"),
     "follow_up": Tolerance("median follow-up (range)", 0.5, 1.0, ABSOLUTE, "±0.5 months; range ±1.0"),
     "descriptive": Tolerance("median (range)", 0.0, 0.0, ABSOLUTE, "to the printed digits"),
+    "duration": Tolerance("duration (months)", 0.0, 0.0, ABSOLUTE, "to the printed digits"),
     "hazard_ratio": Tolerance("hazard ratio (95% CI)", math.log1p(HR_RELATIVE_TOLERANCE),
                               math.log1p(HR_RELATIVE_TOLERANCE), LOG_SCALE, "within 10% on the log scale"),
+    "approximate_ratio": Tolerance("hazard ratio in words", 0.0, 0.0, LOG_SCALE,
+                                   "a word ('twofold'): within if the HR rounds to it"),
     "beta": Tolerance("β", 0.1, 0.1, ABSOLUTE, "±0.1"),
     "p": Tolerance("P", math.nan, math.nan, P_SIDE, f"same side of {P_THRESHOLD}"),
     "other": Tolerance("", math.nan, math.nan, ABSOLUTE, ""),
@@ -131,7 +134,12 @@ def tolerance_kind(entry: Mapping[str, Any]) -> str:
             return "proportion"
         return "landmark" if entry.get("method") == "kaplan_meier" else "percent"
     if unit == "months":
-        return "follow_up" if entry.get("interval") == "range" else "median"
+        if entry.get("interval") == "range":
+            return "follow_up"
+        plain = not entry.get("endpoint") and all(_missing(entry.get(field)) for field in ("lower", "upper", "interval"))
+        return "duration" if plain else "median"  # a plain duration (the visit interval) is no survival median
+    if unit == "ratio" and entry.get("approximate"):
+        return "approximate_ratio"
     by_unit = {"cm": "descriptive", "years": "descriptive", "ratio": "hazard_ratio",
                "log hazard ratio": "beta", "p-value": "p"}
     return by_unit.get(unit, "other")
@@ -165,6 +173,9 @@ def component_status(published: float, reproduced: float | None, decimals: int, 
     allowed = tolerance.limits if limit else tolerance.estimate
     if tolerance.scale == P_SIDE:
         return p_value_status(float(published), float(reproduced), decimals, p_operator)
+    if kind == "approximate_ratio":  # a claim in words ('twofold') is at best within tolerance, never exact
+        exact = hazard_ratio_status(float(published), float(reproduced), decimals, allowed) == STATUS_EXACT
+        return STATUS_WITHIN if exact else STATUS_OUTSIDE
     if tolerance.scale == LOG_SCALE:
         return hazard_ratio_status(float(published), float(reproduced), decimals, allowed)
     return comparison_status(float(published), float(reproduced), decimals, tolerance=allowed)

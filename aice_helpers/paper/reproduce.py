@@ -269,8 +269,8 @@ def survival_values(dataset: Dataset) -> Values:
 
 
 def _months(value: float) -> str:
-    """Return a time in months with one decimal, 'NA' when not estimable."""
-    return "NA" if math.isnan(value) else f"{value:.1f}"
+    """Return a time in months with one decimal, 'not reached' when the curve never gets there."""
+    return "not reached" if math.isnan(value) else f"{value:.1f}"
 
 
 def followup_values(dataset: Dataset) -> Values:

@@ -16,6 +16,7 @@ in TOLERANCES and one status from SCORECARD_STATUSES:
 from __future__ import annotations
 
 import hashlib
+import html
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -64,6 +65,7 @@ from aice_helpers.paper.compare import (  # noqa: F401  (the vocabulary, re-expo
 )
 from aice_helpers.paper.reproduce import reproduced_values
 from aice_helpers.published import PublishedDataError, load_published
+from aice_helpers.stats.survival import format_p_value
 
 __all__ = [
     "verdicts_of",
@@ -109,6 +111,8 @@ __all__ = [
     "STATUS_ROW_COLUMNS",
     "TOLERANCE_REASONS",
     "section_title",
+    "readable_label",
+    "P_DECIMALS",
     "ordered_sections",
     "with_prefixes",
     "first_prefix",
@@ -124,12 +128,19 @@ __all__ = [
     "STATUS_ROWS_WIDTHS",
     "TOLERANCE_TABLE_WIDTHS",
     "page_table",
+    "labelled_rows",
+    "labelled_page_table",
+    "LABELLED_CHAPTER_WIDTHS",
+    "LABELLED_SCORECARD_WIDTHS",
+    "LABELLED_STATUS_ROWS_WIDTHS",
+    "MIN_TABLE_WIDTH",
     "implied_log_hr_standard_errors",
     "two_sided_p",
 ]
 
 DISPLAY_COLUMNS = ("id", "quantity", "published", "reproduced", "difference", "tolerance", "status")
 FORMATS = ("text", "csv", "markdown")
+P_DECIMALS = 3  # P values as journals print them
 MAX_TEXT_WIDTH = 40  # printed text values (titles, URLs) are cut to this width on screen
 TEXT_TABLE_FORMAT = "simple"  # tabulate's plain layout; numbers stay as formatted (no re-parsing)
 ALL_ROWS = "all"
@@ -190,11 +201,13 @@ def _formatted_number(value: float | None, decimals: int) -> str:
     return "" if _missing(value) else f"{value:.{decimals}f}"
 
 
-def _formatted_with_interval(value: object, lower: float | None, upper: float | None, decimals: int) -> str:
-    """Return 'value (lower–upper)' as printed with ``decimals``, or the text value as it is."""
+def _formatted_with_interval(value: object, lower: float | None, upper: float | None, decimals: int,
+                             cut_text: bool = False) -> str:
+    """Return 'value (lower–upper)' as printed with ``decimals``, or the text value as it is (cut to
+    MAX_TEXT_WIDTH only when ``cut_text``, for the terminal)."""
     if not _is_number(value):
         text = "" if _missing_scalar(value) else str(value)
-        return text if len(text) <= MAX_TEXT_WIDTH else text[: MAX_TEXT_WIDTH - 1] + "…"
+        return text[: MAX_TEXT_WIDTH - 1] + "…" if cut_text and len(text) > MAX_TEXT_WIDTH else text
     text = _formatted_number(float(value), decimals)
     if not _missing(lower) or not _missing(upper):
         text += f" ({_formatted_number(lower, decimals)}–{_formatted_number(upper, decimals)})"
@@ -202,14 +215,34 @@ def _formatted_with_interval(value: object, lower: float | None, upper: float | 
 
 
 def _bound(entry: Mapping[str, Any]) -> str:
-    """Return the '<' (or '>') the paper printed before a number, so that a bound stays a bound on screen."""
+    """Return the '<' (or '>') the paper printed before a number, so that a bound stays a bound on screen,
+    and the '~' of an approximate one."""
     operator = entry.get("p_operator")
-    return operator if operator in ("<", ">", "≤", "≥") else ""
+    approximate = "~" if entry.get("approximate") else ""
+    return approximate + (operator if operator in ("<", ">", "≤", "≥") else "")
 
 
-def display_table(table: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+def _reproduced_text(entry: Mapping[str, Any], value: object, lower: float | None, upper: float | None,
+                     decimals: int, cut_text: bool) -> str:
+    """Return a reproduced number as shown: a P value as journals print it (3 decimals, '<0.001'), others with
+    ``decimals`` and their interval."""
+    if tolerance_kind(entry) == "p" and _is_number(value) and not _missing(value):
+        return format_p_value(float(value), P_DECIMALS)
+    return _formatted_with_interval(value, lower, upper, decimals, cut_text)
+
+
+def readable_label(entry: Mapping[str, Any]) -> str:
+    """Return what a published number is, in words: its table row and column, or where the text prints it."""
+    if entry.get("table") and entry.get("row"):
+        column = f", {entry['column']}" if entry.get("column") else ""
+        return f"{entry['table']}: {entry['row']}{column}"
+    context = entry.get("quote_context") or entry.get("id") or ""
+    return str(context)[:1].upper() + str(context)[1:]
+
+
+def display_table(table: pd.DataFrame, published: pd.DataFrame, cut_text: bool = False) -> pd.DataFrame:
     """Return the scorecard as shown on screen: intervals joined to their estimates, one extra decimal
-    on reproduced values (so rounding can be judged)."""
+    on reproduced values (so rounding can be judged), P values as journals print them."""
     by_id = published_entries(published)
     entries = [by_id[entry_id] for entry_id in table["id"]]
     printed = [_decimals(entry) for entry in entries]
@@ -217,11 +250,13 @@ def display_table(table: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     shown = pd.DataFrame({
         "id": table["id"],
         "quantity": table["quantity"],
-        "published": [_bound(entry) + _formatted_with_interval(v, lo, up, d) for v, lo, up, d, entry in
+        "published": [_bound(entry) + _formatted_with_interval(v, lo, up, d, cut_text) for v, lo, up, d, entry in
                       zip(table["published"], table["published_lower"], table["published_upper"], printed, entries)],
-        "reproduced": [_formatted_with_interval(v, lo, up, d) for v, lo, up, d in
-                       zip(table["reproduced"], table["reproduced_lower"], table["reproduced_upper"], shown_decimals)],
-        "difference": [_formatted_number(x, d) for x, d in zip(table["difference"], shown_decimals)],
+        "reproduced": [_reproduced_text(entry, v, lo, up, d, cut_text) for v, lo, up, d, entry in
+                       zip(table["reproduced"], table["reproduced_lower"], table["reproduced_upper"], shown_decimals,
+                           entries)],
+        "difference": ["" if tolerance_kind(entry) == "p" else _formatted_number(x, d)
+                       for x, d, entry in zip(table["difference"], shown_decimals, entries)],
         "tolerance": table["tolerance"],
         "status": table["status"],
     })
@@ -232,7 +267,7 @@ def rendered_scorecard(table: pd.DataFrame, published: pd.DataFrame, fmt: str) -
     """Return the scorecard as text, CSV (every column, full precision) or Markdown."""
     if fmt == "csv":
         return table.to_csv(index=False)
-    shown, summary = display_table(table, published), scorecard_summary(table)
+    shown, summary = display_table(table, published, cut_text=fmt == "text"), scorecard_summary(table)
     if fmt == "markdown":
         return "\n\n".join([shown.to_markdown(index=False, disable_numparse=True),
                              summary.reset_index().to_markdown(index=False)]) + "\n"
@@ -297,6 +332,10 @@ TOLERANCE_REASONS: dict[str, str] = {
                     "on the log scale, where 2.2 against 2.0 is as far as 0.5 against 0.5/1.1 (a factor of 1.1 "
                     "either way), and 10% there is well under half the standard error of a log hazard ratio "
                     "on about a hundred patients.",
+    "approximate_ratio": "A ratio said in words ('a twofold risk') claims only its rounded size, and says nothing "
+                         "of the interval or the P value behind it; agreement with a word is at best within "
+                         "tolerance (the hazard ratio rounds to the word), never exact.",
+    "duration": "A fixed duration of the study's design (visits every three months) is read as printed.",
     "beta": "β is the log of the hazard ratio, so ±0.1 in β is the same window as about 10% in the ratio.",
     "p": "A P value moves a great deal with small changes in the data, and what a reader takes from it is the "
          "verdict at the paper's level of 0.05; that verdict must agree, and a P that also rounds to the "
@@ -394,21 +433,54 @@ SCORECARD_TABLE_WIDTHS = {"section": "9%", "id": "26%", "quantity": "13%", "publ
                           "difference": "9%", "tolerance": "10%", "status": "9%"}
 STATUS_ROWS_WIDTHS = {"id": "27%", "quantity": "12%", "published": "12%", "reproduced": "12%", "difference": "9%",
                       "note": "28%"}
+ID_COLUMN = "id"
+LABEL_COLUMN = "number"
+MIN_TABLE_WIDTH = "46rem"  # narrower screens scroll the table sideways instead of squeezing its columns
+LABELLED_CHAPTER_WIDTHS = {"number": "36%", "quantity": "16%", "published": "12%", "reproduced": "12%",
+                           "status": "11%", "id": "13%"}
+LABELLED_SCORECARD_WIDTHS = {"number": "25%", "quantity": "12%", "published": "11%", "reproduced": "11%",
+                             "difference": "7%", "tolerance": "12%", "status": "9%", "id": "13%"}
+LABELLED_STATUS_ROWS_WIDTHS = {"number": "22%", "quantity": "10%", "published": "10%", "reproduced": "10%",
+                               "difference": "7%", "note": "28%", "id": "13%"}
 TOLERANCE_TABLE_WIDTHS = {"kind of number": "16%", "tolerance": "18%", "why": "54%", "numbers compared": "12%"}
 
 
-def page_table(frame: pd.DataFrame, widths: Mapping[str, str] | None = None) -> Any:
+def page_table(frame: pd.DataFrame, widths: Mapping[str, str] | None = None, hide_index: bool = False) -> Any:
     """Return a pandas Styler that fits a long-text table to the page: fixed layout, column widths by name
-    (index levels included), ids and sentences wrapped anywhere, text left- and top-aligned."""
+    (index levels included unless ``hide_index``), ids and sentences wrapped anywhere, text left- and
+    top-aligned, an ``id`` column set small as code, and a minimum width under which the table scrolls."""
     widths = dict(widths or {})
-    headers = [str(name) for name in frame.index.names] + [str(column) for column in frame.columns]
-    styles = [{"selector": "", "props": "table-layout: fixed; width: 100%"},
+    index_names = [] if hide_index else [str(name) for name in frame.index.names]
+    headers = index_names + [str(column) for column in frame.columns]
+    styles = [{"selector": "", "props": f"table-layout: fixed; width: 100%; min-width: {MIN_TABLE_WIDTH}"},
               {"selector": "td, th", "props": WRAP_CELL_STYLE}]
     styles += [{"selector": f"thead tr:first-child th:nth-child({position})", "props": f"width: {widths[name]}"}
                for position, name in enumerate(headers, start=1) if name in widths]
     uuid = hashlib.sha1(frame.to_csv().encode("utf-8")).hexdigest()[:12]
-    return (frame.style.set_uuid(uuid).set_table_styles(styles).set_table_attributes('class="dataframe"')
-            .format(na_rep=""))
+    styler = (frame.style.set_uuid(uuid).set_table_styles(styles).set_table_attributes('class="dataframe"')
+              .format(na_rep="", escape="html"))
+    if ID_COLUMN in frame.columns:
+        styler = styler.format(lambda value: f'<code class="aice-id">{html.escape(str(value))}</code>',
+                               subset=[ID_COLUMN])
+    return styler.hide(axis="index") if hide_index else styler
+
+
+def labelled_rows(frame: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Return scorecard rows keyed by what each number is in words (``number``, from the published entry's table
+    row or quote context), the machine id kept as the last column; other index levels are dropped."""
+    shown = frame.reset_index(level=ID_COLUMN) if ID_COLUMN in frame.index.names else frame.copy()
+    shown = shown.reset_index(drop=True)
+    by_id = published_entries(published)
+    labels = [readable_label(by_id.get(entry_id, {"id": entry_id})) for entry_id in shown[ID_COLUMN]]
+    ids = shown.pop(ID_COLUMN)
+    shown.insert(0, LABEL_COLUMN, labels)
+    shown[ID_COLUMN] = ids.to_numpy()
+    return shown
+
+
+def labelled_page_table(frame: pd.DataFrame, published: pd.DataFrame, widths: Mapping[str, str]) -> Any:
+    """Return :func:`labelled_rows` as a page table (see :func:`page_table`), without a row index."""
+    return page_table(labelled_rows(frame, published), widths, hide_index=True)
 
 
 def implied_log_hr_standard_errors(published: pd.DataFrame, tables: Sequence[str] = ("Table 3", "Table 4"),
