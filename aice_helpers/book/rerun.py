@@ -51,7 +51,7 @@ import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,7 +85,7 @@ from aice_helpers.data import (
 )
 from aice_helpers.ingest import (
     WORKBOOK_SUFFIXES,
-    input_tables,
+    readable_tables,
     with_survival_from_dates,
 )
 from aice_helpers.mapping import (
@@ -139,6 +139,8 @@ __all__ = [
     "checked_out_dir",
     "PreparedData",
     "prepared_data",
+    "checked_frames",
+    "validated_input_summary",
     "input_files",
     "input_frames",
     "renamed_finding",
@@ -495,7 +497,21 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     ``min_cell`` above 1, free-text categories of fewer than ``min_cell`` patients become "Other" in the copy."""
     started = time.perf_counter()
     mapping = load_mapping(mapping_file) if mapping_file is not None else None
-    frames = input_tables(data, mapping)  # any format the ingest module reads, before the mapping
+    frames, unreadable = readable_tables(data, mapping)  # any format the ingest module reads, before the mapping
+    if COHORT_FILE not in frames:
+        raise DataValidationError(unreadable)
+    try:  # the readable files are checked too, so that every problem is reported at once
+        prepared = checked_frames(frames, data, mapping, chapters, private, min_cell)
+    except DataValidationError as error:
+        raise DataValidationError(sorted([*unreadable, *error.findings], key=finding_order)) from None
+    if unreadable:
+        raise DataValidationError(unreadable)
+    return replace(prepared, validation_seconds=time.perf_counter() - started)
+
+
+def checked_frames(frames: dict[str, pd.DataFrame], data: Path, mapping: ColumnMapping | None,
+                   chapters: Sequence[str] | None, private: Path, min_cell: int = 0) -> PreparedData:
+    """Return the read frames mapped, written with the columns in use into ``private`` and validated there."""
     frames = with_survival_from_dates(apply_mapping(frames, mapping) if mapping is not None else frames, mapping)
     headers = {name: tuple(frame.columns) for name, frame in frames.items()}
     plan = chapter_plan(headers, chapters)
@@ -512,7 +528,20 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
         if frame is not None:
             counts[label] = len(frame)
     single_file = data.is_file() and data.suffix.lower() not in WORKBOOK_SUFFIXES
-    return PreparedData(plan, checked, counts, single_file, mapping is not None, time.perf_counter() - started)
+    return PreparedData(plan, checked, counts, single_file, mapping is not None, 0.0)
+
+
+def validated_input_summary(data: Path, mapping_file: Path | None = None) -> str:
+    """Return "valid (N patients); ..." for input that ``aice rerun`` would accept, read and validated by the very
+    steps a rerun takes (``prepared_data`` in a private workspace, removed after); raise on bad input."""
+    with private_workspace(data) as workspace:
+        prepared = prepared_data(Path(data), mapping_file, None, workspace)
+    plan = prepared.plan
+    text = f"valid ({prepared.counts['patients']} patients); a rerun would build {listed(list(plan.runs))}"
+    if plan.left_out:
+        text += "; it would leave out " + "; ".join(f"{name} (it needs {listed(missing)})"
+                                                    for name, missing in plan.left_out.items())
+    return text
 
 
 def free_text_columns(file_name: str) -> tuple[str, ...]:
