@@ -130,6 +130,8 @@ class ColumnProfile:
     distinct: int
     codes: tuple[str, ...]
     date_format: str | None = None  # strptime format of slashed dates; None for ISO 8601
+    token_cells: int = 0  # cells such as "NA" or "not done"
+    tokens: tuple[str, ...] = ()  # those cells' distinct texts
 
 
 @dataclass
@@ -200,11 +202,15 @@ def cell_kind(cells: pd.Series) -> tuple[str, str | None]:
 
 
 def column_profile(name: str, cells: pd.Series) -> ColumnProfile:
-    """Return one column's profile: type, missing cells, distinct codes (most frequent first)."""
-    kind, form = cell_kind(cells)
+    """Return one column's profile: type (cells such as "NA" or "not done" aside), missing cells, cells that look
+    like a missing-value token, distinct codes (most frequent first)."""
+    text = cells.astype(object).where(cells.isna(), cells.astype(str))
+    token = text.map(lambda cell: isinstance(cell, str) and cell.strip().casefold() in MISSING_LIKE).astype(bool)
+    kind, form = cell_kind(text.mask(token))
     counts = cells.dropna().astype(str).value_counts(sort=True)
+    tokens = tuple(dict.fromkeys(text[token]))
     return ColumnProfile(str(name), kind, int(cells.isna().sum()), len(counts),
-                         tuple(str(code) for code in counts.index[:MAX_CODES]), form)
+                         tuple(str(code) for code in counts.index[:MAX_CODES]), form, int(token.sum()), tokens)
 
 
 def source_profiles(data: Path, options: Mapping[str, str] | None = None) -> list[SourceProfile]:
@@ -244,8 +250,9 @@ def profiles_text(profiles: Sequence[SourceProfile]) -> str:
                 codes = f"  {column.distinct} distinct values, e.g. " + ", ".join(map(repr, column.codes[:3]))
             form = f" ({column.date_format.rstrip('?')}{', or month first?' if column.date_format.endswith('?') else ''})" \
                 if column.date_format else ""
+            tokens = f" (+{column.token_cells}: {', '.join(map(repr, column.tokens))})" if column.token_cells else ""
             lines.append(f"  {terminal_text(column.name):<{width}}  {column.kind + form:<10}  "
-                         f"missing {column.missing:>4}{terminal_text(codes)}")
+                         f"missing {column.missing:>4}{terminal_text(tokens + codes)}")
         lines.append("")
     return "\n".join(lines).rstrip("\n")
 
@@ -352,7 +359,7 @@ def draft_mapping(profiles: Sequence[SourceProfile], data: Path) -> str:
             part.append(f"    source: {yaml_text(source)}")
         renames, values, used, unmapped = [], [], set(), []
         for column in profile.columns:
-            missing_seen.update((code, None) for code in column.codes if code.casefold() in MISSING_LIKE)
+            missing_seen.update((code, None) for code in column.tokens)
             if file_name == COHORT_FILE and column.kind == "date":
                 role = guessed_date_role(column.name)
                 if role and role not in dates:
