@@ -451,7 +451,7 @@ def test_an_unreadable_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
 
 @pytest.mark.parametrize(("mapping", "message"), [
     ("columns: {Age: age_years}\nrename: {}\n", "the top level: unknown key 'rename'"),
-    ("columns: {Agee: age_years}\n", "columns: Agee: no input file has a column 'Agee'"),
+    ("columns: {Age: age_year}\nvalues: {Sex: {M: male}}\n", "2 problems in the mapping"),
 ])
 def test_a_bad_mapping_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str], mapping: str, message: str) -> None:
@@ -461,6 +461,20 @@ def test_a_bad_mapping_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_pat
     path.write_text(mapping, encoding="utf-8")
     error = refused(data, tmp_path, capsys, "--mapping", str(path))
     assert f"{path}: {message}" in error
+
+
+def test_a_mapped_column_the_input_lacks_is_a_warning(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A mapping reused on an export without one of its columns: the input is accepted, the column named in a
+    warning printed last (issue 12), as the rerun prints it after the book is written."""
+    data = write_tables(valid_tables, tmp_path / "study")
+    path = tmp_path / "map.yaml"
+    path.write_text("columns: {Agee: age_years, Gender: sex}\n", encoding="utf-8")
+    assert main(["validate", "--data", str(data), "--mapping", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "valid (" in lines[0]
+    assert lines[-2].startswith(f"warning: {path}: columns: Agee: no input file has a column 'Agee' (")
+    assert lines[-1].startswith(f"warning: {path}: columns: Gender: no input file has a column 'Gender' (")
 
 
 def test_an_occupied_output_folder_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,

@@ -260,3 +260,67 @@ def test_user_text_is_escaped_on_the_terminal_and_in_the_draft(tmp_path: Path,
     assert "\x1b" not in out and "\\x1b[2Jm" in out
     draft = draft_mapping(source_profiles(path), path)
     assert '"\\u001b[2Jm": TODO' in draft
+
+
+# ----------------------------------------------------------------------------- histology
+
+
+def contract_frame(export: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Return the export read and mapped onto the contract (text cells), survival computed from its dates."""
+    from aice_helpers.ingest import input_tables, with_survival_from_dates
+    from aice_helpers.mapping import apply_mapping
+
+    mapping_path = tmp_path / "contract_mapping.yaml"
+    mapping_path.write_text(MAPPING, encoding="utf-8")
+    mapping = load_mapping(mapping_path)
+    frames = input_tables(export / "patients_2024.csv", mapping)
+    cohort = with_survival_from_dates(apply_mapping(frames, mapping), mapping)[COHORT_FILE]
+    return cohort.drop(columns=[column for column in cohort if column.startswith("Date")])
+
+
+def test_numeric_histology_codes_from_spss_are_refused_with_their_rows(export: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """An SPSS file whose histology holds the codes 1.0 ... 4.0 (value labels never set): refused, naming the file,
+    column and rows; with value labels the same file validates."""
+    import pyreadstat
+
+    cohort = contract_frame(export, tmp_path)
+    codes = {name: float(code) for code, name in enumerate(HISTOLOGIES, start=1)}
+    numeric = cohort.assign(histology=cohort["histology"].map(codes), nlr=cohort["nlr"].astype(float))
+    for column in ("age_years", "max_diameter_cm", "os_months", "pfs_months"):
+        numeric[column] = numeric[column].astype(float)
+    path = tmp_path / "cohort.sav"
+    pyreadstat.write_sav(numeric, str(path))
+    assert main(["validate", "--data", str(path)]) == 1
+    error = capsys.readouterr().err
+    assert "aice_cohort.csv, column 'histology', rows 1, 2, 3, 4, 5 and 35 more" in error, error
+    assert "must be a name, not a number" in error and "found '2', '3', '4' and '1'" in error
+    pyreadstat.write_sav(numeric, str(path), variable_value_labels={"histology": {v: k for k, v in codes.items()}})
+    assert main(["validate", "--data", str(path)]) == 0, capsys.readouterr().err
+    assert "01_cohort" in capsys.readouterr().out  # Table 1 and Table 2 from the cohort file alone
+
+
+def test_spreadsheet_errors_in_histology_are_refused_unless_listed_as_missing(export: Path, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """#N/A and #REF! left by a formula are no subtype: refused with their rows; "#N/A" listed under missing: is
+    an unknown histology."""
+    from openpyxl import Workbook
+
+    cohort = contract_frame(export, tmp_path)
+    cohort.loc[2, "histology"], cohort.loc[6, "histology"] = "#N/A", "#REF!"
+    book = Workbook()
+    book.active.title = "aice_cohort"
+    book.active.append(list(cohort.columns))
+    for row in cohort.itertuples(index=False):
+        book.active.append([None if value is None or value != value else value for value in row])
+    book.save(tmp_path / "cohort.xlsx")
+    assert main(["validate", "--data", str(tmp_path / "cohort.xlsx")]) == 1
+    error = capsys.readouterr().err
+    assert "column 'histology', rows 3 and 7" in error and "spreadsheet error value" in error, error
+    cohort.loc[6, "histology"] = "Leiomyosarcoma"
+    book.active.cell(row=8, column=list(cohort.columns).index("histology") + 1, value="Leiomyosarcoma")
+    book.save(tmp_path / "cohort.xlsx")
+    mapping = tmp_path / "missing.yaml"
+    mapping.write_text('missing: ["#N/A"]\n', encoding="utf-8")
+    assert main(["validate", "--data", str(tmp_path / "cohort.xlsx"), "--mapping", str(mapping)]) == 0, (
+        capsys.readouterr().err)

@@ -93,6 +93,7 @@ from aice_helpers.mapping import (
     MappingError,
     apply_mapping,
     load_mapping,
+    mapping_warnings,
 )
 from aice_helpers.study import TABLE1_CHARACTERISTICS
 
@@ -211,12 +212,12 @@ class Needs:
 # requires, the contract columns its code names, and (end to end) that each chapter runs on a copy
 # holding only these columns.
 CHAPTER_REQUIREMENTS: dict[str, Needs] = {
-    # open_chapter's default requires all three files; the adverse events are not used otherwise.
-    "01_cohort": Needs({
-        COHORT_FILE: (PATIENT_ID, *TABLE1_COLUMNS, "histology", "subsequent_therapy"),
-        PROCEDURES_FILE: (PATIENT_ID, "cycle", "embolization"),
-        ADVERSE_EVENTS_FILE: (PATIENT_ID, "cycle"),
-    }),
+    # Table 1 needs only the cohort file; the sessions section drops out without the procedures file.
+    "01_cohort": Needs(
+        {COHORT_FILE: (PATIENT_ID, *TABLE1_COLUMNS, "histology", "subsequent_therapy")},
+        {PROCEDURES_FILE: (PATIENT_ID, "cycle", "embolization")},
+        "without the procedures file its section on the AICE sessions is left out",
+    ),
     "02_survival": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS)}),
     "03_prognostic_factors": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS, *PROGNOSTIC_COLUMNS)}),
     "04_cox": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS, *PROGNOSTIC_COLUMNS)}),
@@ -386,6 +387,8 @@ def run_rerun(args: argparse.Namespace) -> int:
         for number, handler in previous.items():
             signal.signal(number, handler)
     print(f"book written to {terminal_text(str(built / '_build' / 'html' / 'index.html'))}")
+    for warning in prepared.warnings:  # last, where they are seen
+        say(f"warning: {warning}")
     return 0
 
 
@@ -488,6 +491,7 @@ class PreparedData:
     single_csv: bool
     mapped: bool
     validation_seconds: float
+    warnings: tuple[str, ...] = ()  # what the mapping names and the input lacks (the run goes on)
 
 
 def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str] | None,
@@ -512,6 +516,7 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
 def checked_frames(frames: dict[str, pd.DataFrame], data: Path, mapping: ColumnMapping | None,
                    chapters: Sequence[str] | None, private: Path, min_cell: int = 0) -> PreparedData:
     """Return the read frames mapped, written with the columns in use into ``private`` and validated there."""
+    warnings = tuple(mapping_warnings(frames, mapping)) if mapping is not None else ()
     frames = with_survival_from_dates(apply_mapping(frames, mapping) if mapping is not None else frames, mapping)
     headers = {name: tuple(frame.columns) for name, frame in frames.items()}
     plan = chapter_plan(headers, chapters)
@@ -528,7 +533,7 @@ def checked_frames(frames: dict[str, pd.DataFrame], data: Path, mapping: ColumnM
         if frame is not None:
             counts[label] = len(frame)
     single_file = data.is_file() and data.suffix.lower() not in WORKBOOK_SUFFIXES
-    return PreparedData(plan, checked, counts, single_file, mapping is not None, 0.0)
+    return PreparedData(plan, checked, counts, single_file, mapping is not None, 0.0, warnings)
 
 
 def validated_input_summary(data: Path, mapping_file: Path | None = None) -> str:
@@ -541,7 +546,7 @@ def validated_input_summary(data: Path, mapping_file: Path | None = None) -> str
     if plan.left_out:
         text += "; it would leave out " + "; ".join(f"{name} (it needs {listed(missing)})"
                                                     for name, missing in plan.left_out.items())
-    return text
+    return text + "".join(f"\nwarning: {warning}" for warning in prepared.warnings)
 
 
 def free_text_columns(file_name: str) -> tuple[str, ...]:
