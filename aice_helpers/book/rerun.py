@@ -142,6 +142,8 @@ __all__ = [
     "prepared_data",
     "checked_frames",
     "validated_input_summary",
+    "run_summary",
+    "STRICT_EXIT",
     "input_files",
     "input_frames",
     "renamed_finding",
@@ -276,6 +278,7 @@ OTHER_CATEGORY = "Other"
 INTERRUPTING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 PROCESS_GRACE_SECONDS = 5.0
 DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
+STRICT_EXIT = 3  # --strict and something would be left out
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 EXAMPLE = """\
@@ -284,7 +287,8 @@ example:
   aice rerun --data patients.csv --out my_book/ --chapters 02_survival 03_prognostic_factors
 
   then open my_book/_build/html/index.html. See book/rerun.md and data/template/ for the input
-  layout and a mapping file. Exit status: 0 done, 1 bad input or a chapter failed, 2 bad options.
+  layout and a mapping file. Exit status: 0 done, 1 bad input or a chapter failed, 2 bad options,
+  3 --strict and a chapter or section would be left out.
 """
 
 
@@ -343,6 +347,9 @@ def add_rerun_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: every chapter the data allows")
     parser.add_argument("--min-cell", type=int, default=0, metavar="N",
                         help="show table counts from 1 to N-1 as '<N' and hide their percentages (default: off)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 3, publishing nothing, if any chapter or section would be left out "
+                             "for lack of data")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="chapters executed at once (default: the number of cores; 1 for very large cohorts)")
 
@@ -372,6 +379,10 @@ def run_rerun(args: argparse.Namespace) -> int:
             except (DataValidationError, MappingError) as error:
                 say(error)
                 return 1
+            if getattr(args, "strict", False) and (prepared.plan.left_out or prepared.plan.reduced):
+                say(run_summary(prepared, built=False))
+                say("aice rerun --strict: something would be left out (above); nothing was written")
+                return STRICT_EXIT
             built = built_book(prepared, args, out_dir, workspace)
     except RerunError as error:
         say(f"aice rerun: {error}")
@@ -387,9 +398,29 @@ def run_rerun(args: argparse.Namespace) -> int:
         for number, handler in previous.items():
             signal.signal(number, handler)
     print(f"book written to {terminal_text(str(built / '_build' / 'html' / 'index.html'))}")
+    print(terminal_text(run_summary(prepared)))
     for warning in prepared.warnings:  # last, where they are seen
         say(f"warning: {warning}")
     return 0
+
+
+def run_summary(prepared: PreparedData, built: bool = True) -> str:
+    """Return the end-of-run summary: chapters built with the patients each used, then the chapters and sections
+    left out with the reason."""
+    plan = prepared.plan
+    lines = [f"chapters {'built' if built else 'that would run'}: {len(plan.runs)}"]
+    for name in plan.runs:
+        total, complete = prepared.patients.get(name, (prepared.counts["patients"],) * 2)
+        detail = "" if complete == total else (f"; {complete} with every column it reads complete, each analysis "
+                                               f"states the patients it used")
+        lines.append(f"  {name}: {total} patients{detail}")
+    for name, missing in plan.reduced.items():
+        lines.append(f"  section left out of {name}: {CHAPTER_REQUIREMENTS[name].without_optional} "
+                     f"(missing: {listed(missing)})")
+    if plan.left_out:
+        lines.append(f"chapters left out: {len(plan.left_out)}")
+        lines += [f"  {name}: it needs {listed(missing)}" for name, missing in plan.left_out.items()]
+    return "\n".join(lines)
 
 
 def interrupt(signal_number: int, frame: object) -> None:
@@ -492,6 +523,7 @@ class PreparedData:
     mapped: bool
     validation_seconds: float
     warnings: tuple[str, ...] = ()  # what the mapping names and the input lacks (the run goes on)
+    patients: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # chapter: (in the cohort, complete)
 
 
 def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str] | None,
@@ -533,7 +565,10 @@ def checked_frames(frames: dict[str, pd.DataFrame], data: Path, mapping: ColumnM
         if frame is not None:
             counts[label] = len(frame)
     single_file = data.is_file() and data.suffix.lower() not in WORKBOOK_SUFFIXES
-    return PreparedData(plan, checked, counts, single_file, mapping is not None, 0.0, warnings)
+    cohort = dataset.cohort
+    patients = {name: (len(cohort), int(cohort[[c for c in columns.get(COHORT_FILE, ()) if c in cohort]].notna()
+                                        .all(axis=1).sum())) for name, columns in plan.runs.items()}
+    return PreparedData(plan, checked, counts, single_file, mapping is not None, 0.0, warnings, patients)
 
 
 def validated_input_summary(data: Path, mapping_file: Path | None = None) -> str:
