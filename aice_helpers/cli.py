@@ -11,6 +11,9 @@ from aice_helpers.contract import DATA_DIR, PUBLISHED_DIR
 __all__ = [
     "build_parser",
     "run_generate",
+    "run_validate",
+    "run_inspect",
+    "run_command",
     "main",
 ]
 
@@ -44,9 +47,27 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_rerun_arguments(rerun)
 
-    validate = commands.add_parser("validate", help="check a data folder (or one cohort CSV) against the data contract")
+    validate = commands.add_parser(
+        "validate", help="check your data as aice rerun reads it (any input format, your mapping, dates)",
+        description="Read --data exactly as aice rerun does (CSV of any dialect, .xlsx, .sav, .dta; the mapping's "
+                    "renaming, codes, missing values and dates) and check it against the data contract; say which "
+                    "chapters it allows. Nothing is written.")
     validate.add_argument("--data", type=Path, default=DATA_DIR,
-                          help="folder holding the CSV files, or one patient-level CSV checked as the cohort file")
+                          help="folder holding the files, or one file (a CSV, .sav or .dta is the cohort file; a "
+                               "workbook's sheets are the contract's files)")
+    validate.add_argument("--mapping", type=Path, default=None,
+                          help="YAML file mapping your column names and codes onto the data contract")
+
+    inspect = commands.add_parser(
+        "inspect", help="describe the columns of an export and write a draft mapping for it",
+        description="Read every file (and every sheet of a workbook) in --data as aice rerun reads it; print each "
+                    "column's detected type (integer, number, date, text), its missing cells and its first distinct "
+                    "codes; and write a draft mapping guessing the contract's names, to edit before aice validate.",
+        epilog="example: aice inspect --data export.xlsx --out my_mapping.yaml")
+    inspect.add_argument("--data", type=Path, required=True, help="a folder of exports, or one file")
+    inspect.add_argument("--out", type=Path, default=None,
+                         help="file to write the draft mapping to (default: print it after the columns)")
+    inspect.add_argument("--force", action="store_true", help="replace --out if it exists")
 
     scorecard = commands.add_parser("scorecard", help="set every published number beside the reproduced one")
     scorecard.add_argument("--data", type=Path, default=DATA_DIR, help="folder holding the CSV files")
@@ -87,32 +108,58 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_validate(data: Path) -> int:
-    """Check a data folder, or one CSV file as the cohort file; return the exit status (report on stderr)."""
-    from aice_helpers.contract import (  # reason: the command loads only the layer it runs, so --help stays fast
-        COHORT_FILE,
-        CONTRACT,
+def run_validate(data: Path, mapping: Path | None = None) -> int:
+    """Check a data folder or file as ``aice rerun`` reads it (any format, the mapping, dates, the same
+    validation), without building anything; return the exit status (report on stderr)."""
+    from aice_helpers.book.rerun import (  # reason: the command loads only the layer it runs, so --help stays fast
+        validated_input_summary,
     )
     from aice_helpers.data import (  # reason: the command loads only the layer it runs, so --help stays fast
         DataValidationError,
-        load_dataset,
-        load_table,
         terminal_text,
+    )
+    from aice_helpers.mapping import (  # reason: the command loads only the layer it runs, so --help stays fast
+        MappingError,
     )
 
     try:
-        if data.is_file():
-            cohort = load_table(data, CONTRACT[COHORT_FILE])
-        elif data.exists() and not data.is_dir():
-            print(f"{terminal_text(str(data))}: is not a regular file or a folder (a pipe or a device?); only regular "
-                  "files are read", file=sys.stderr)
-            return 1
-        else:
-            cohort = load_dataset(data).cohort
-    except DataValidationError as error:
+        summary = validated_input_summary(data, mapping)
+    except (DataValidationError, MappingError) as error:
         print(terminal_text(str(error)), file=sys.stderr)
         return 1
-    print(f"{terminal_text(str(data))}: valid ({len(cohort)} patients)")
+    print(terminal_text(f"{data}: {summary}"))
+    return 0
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """Print the columns of every source in ``args.data`` and write (or print) a draft mapping; return the exit
+    status."""
+    from aice_helpers.data import (  # reason: the command loads only the layer it runs, so --help stays fast
+        DataValidationError,
+        terminal_text,
+    )
+    from aice_helpers.inspection import (  # reason: the command loads only the layer it runs, so --help stays fast
+        InspectionError,
+        draft_mapping,
+        profiles_text,
+        source_profiles,
+        written_draft,
+    )
+
+    try:
+        profiles = source_profiles(args.data)
+        draft = draft_mapping(profiles, args.data)
+        print(profiles_text(profiles))
+        if args.out is None:
+            print("\n# ---- draft mapping (write it to a file with --out draft.yaml) ----")
+            print(draft)
+        else:
+            path = written_draft(draft, args.out, [profile.source.path for profile in profiles], args.force)
+            print(terminal_text(f"\ndraft mapping written to {path}: edit it, then run aice validate --data "
+                                f"{args.data} --mapping {path}"))
+    except (DataValidationError, InspectionError) as error:
+        print(terminal_text(f"aice inspect: {error}"), file=sys.stderr)
+        return 1
     return 0
 
 
@@ -143,7 +190,9 @@ def run_command(args: argparse.Namespace) -> int:
 
         return run_rerun(args)
     if args.command == "validate":
-        return run_validate(args.data)
+        return run_validate(args.data, args.mapping)
+    if args.command == "inspect":
+        return run_inspect(args)
     if args.command == "scorecard":
         from aice_helpers.paper.scorecard import (
             run_scorecard,  # reason: the command loads only the layer it runs, so --help stays fast

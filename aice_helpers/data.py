@@ -65,6 +65,8 @@ __all__ = [
     "load_procedures",
     "load_validated_dataset",
     "read_records",
+    "SPREADSHEET_ERRORS",
+    "free_text_checks",
 ]
 
 ROW_CONVENTION = "row N = the N-th data row below the header, line N+1 of the file"
@@ -85,6 +87,10 @@ MISSING_VALUE = "required value is missing (empty cell)"
 # pandera 0.35 triggers this pandas 2.3 deprecation itself while collecting failure cases.
 PANDERA_CONCAT_WARNING = "The behavior of DataFrame concatenation with empty or all-NA entries"
 
+IDENTIFIER_COLUMNS = frozenset({"patient_id"})
+BARE_NUMBER = r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*"
+SPREADSHEET_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!",
+                                "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!"})
 SNIFF_BYTES = 8192
 MAX_INPUT_BYTES = 4 * 1024**3  # a million patients' cohort is about 0.2 GB; AICE_MAX_INPUT_BYTES overrides
 MAX_INPUT_BYTES_ENV = "AICE_MAX_INPUT_BYTES"
@@ -645,7 +651,22 @@ def value_checks(column: Column) -> list[pa.Check]:
     if column.unique:
         unique = pa.Check(lambda values: ~values.duplicated(keep=False), name=UNIQUE_CHECK, error="must be unique")
         checks.append(unique)
+    if column.kind == "string" and not column.levels and column.name not in IDENTIFIER_COLUMNS:
+        checks += free_text_checks()
     return checks
+
+
+def free_text_checks() -> list[pa.Check]:
+    """Return the checks on a free-text column (the histology): a name, not a bare number (an SPSS code whose
+    value labels were not applied: 1.0 ... 13.0) and not a spreadsheet's error value (#N/A, #VALUE!, ...)."""
+    return [
+        pa.Check(lambda values: ~values.astype(str).str.fullmatch(BARE_NUMBER), name="not_a_number",
+                 error="must be a name, not a number (a numeric code whose value labels were not applied? export "
+                       "with value labels, or map the codes under values:)"),
+        pa.Check(lambda values: ~values.astype(str).str.strip().str.upper().isin(SPREADSHEET_ERRORS),
+                 name="not_a_spreadsheet_error",
+                 error="is a spreadsheet error value, not a name: correct the cell, or leave it empty if unknown"),
+    ]
 
 
 def row_checks(name: str, present: set[str]) -> list[pa.Check]:

@@ -58,9 +58,14 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "WORKBOOK_SUFFIXES",
     "CsvFormat",
+    "Source",
+    "Unreadable",
+    "read_source",
+    "workbook_sheets",
     "cell_text",
     "csv_format",
     "input_tables",
+    "readable_tables",
     "source_tables",
     "survival_from_dates",
     "with_survival_from_dates",
@@ -117,6 +122,15 @@ class Unreadable(Exception):
 def input_tables(data: Path, mapping: ColumnMapping | None = None) -> dict[str, pd.DataFrame]:
     """Return {contract file name: frame of text cells} read from ``data`` (a folder or one file), before the
     mapping renames anything; raise DataValidationError listing every source that cannot be read."""
+    frames, findings = readable_tables(data, mapping)
+    if findings:
+        raise DataValidationError(findings)
+    return frames
+
+
+def readable_tables(data: Path, mapping: ColumnMapping | None = None) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
+    """Return the frames of the sources that can be read and the findings on those that cannot, so that a caller
+    can still check the readable ones and report every problem at once."""
     sources = source_tables(Path(data).expanduser(), mapping)
     frames, findings = {}, []
     for name, source in sources.items():
@@ -125,9 +139,7 @@ def input_tables(data: Path, mapping: ColumnMapping | None = None) -> dict[str, 
                                        rows_required=name not in FILES_WITHOUT_ROWS_ALLOWED)
         except Unreadable as unreadable:
             findings += [under_contract_name(finding, name, source) for finding in unreadable.findings]
-    if findings:
-        raise DataValidationError(sorted(findings, key=finding_order))
-    return frames
+    return frames, sorted(findings, key=finding_order)
 
 
 def source_tables(data: Path, mapping: ColumnMapping | None = None) -> dict[str, Source]:
@@ -257,12 +269,17 @@ def under_contract_name(finding: Finding, name: str, source: Source) -> Finding:
 def read_source(source: Source, options: Mapping[str, str], rows_required: bool = True) -> pd.DataFrame:
     """Return one source as a frame of stripped text cells (index = data row - 1), or raise Unreadable."""
     frame = source_frame(source, options, rows_required)
-    counts = Counter(str(name).strip() for name in frame.columns)  # one pass: linear in the number of columns
+    check_header_names(source.label(), list(frame.columns))
+    return frame
+
+
+def check_header_names(label: str, header: Sequence[object]) -> None:
+    """Raise Unreadable when a column name appears more than once (one pass: linear in the number of columns,
+    and run before the cells become a frame, which is slow for a very wide header)."""
+    counts = Counter(str(name).strip() for name in header)
     repeated = tuple(name for name, count in counts.items() if count > 1)
     if repeated:
-        raise Unreadable(Finding(source.label(), "column name appears more than once in the header", columns=repeated,
-                                 line=1))
-    return frame
+        raise Unreadable(Finding(label, "column name appears more than once in the header", columns=repeated, line=1))
 
 
 def source_frame(source: Source, options: Mapping[str, str], rows_required: bool = True) -> pd.DataFrame:
@@ -284,6 +301,7 @@ def source_frame(source: Source, options: Mapping[str, str], rows_required: bool
         return csv_table(source.path, options, rows_required)
     if not rows and rows_required:
         raise Unreadable(Finding(source.label(), "has a header row but no data rows"))
+    check_header_names(source.label(), header)
     return text_frame(header, [["" if cell is None else cell for cell in row] for row in rows])
 
 
@@ -326,6 +344,7 @@ def csv_table(path: Path, options: Mapping[str, str], rows_required: bool = True
         raise Unreadable(*[Finding(path.name, f"has {count} fields, the header has {len(header)} (delimiter: "
                                               f"{DELIMITER_NAMES.get(form.sep, repr(form.sep))})", rows=tuple(rows_))
                            for count, rows_ in sorted(widths.items())])
+    check_header_names(path.name, header)
     frame = text_frame(header, rows)
     return with_decimal_points(frame) if form.decimal == "," else frame
 

@@ -25,10 +25,11 @@ of at most MAX_MAPPING_BYTES, nested at most MAX_MAPPING_DEPTH levels deep.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import yaml
@@ -70,7 +71,10 @@ __all__ = [
     "text_pairs",
     "shown_yaml",
     "apply_mapping",
-    "check_names_in_input",
+    "mapping_warnings",
+    "problems_text",
+    "collected",
+    "known_part",
     "columns_listing",
     "renamed_header",
     "mapped_frame",
@@ -91,10 +95,44 @@ LIMIT_KEYS = ("min", "max")
 MAX_MAPPING_BYTES = 1024 * 1024  # a mapping file is a few hundred lines at most
 MAX_MAPPING_DEPTH = 16  # the format nests four levels deep (eight with four-space indentation)
 CONTRACT_COLUMNS: frozenset[str] = frozenset(column.name for columns in CONTRACT.values() for column in columns)
+T = TypeVar("T")
 
 
 class MappingError(Exception):
-    """The mapping file cannot be read or does not fit the input; the message names the file and key."""
+    """The mapping file cannot be read or does not fit the input; the message names the file and key of every
+    problem found (all of them at once, one per line)."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__(problems_text(self.problems))
+
+
+def problems_text(problems: Sequence[str]) -> str:
+    """Return one problem as it is, several as a count followed by one problem per line."""
+    if len(problems) == 1:
+        return problems[0]
+    source = problems[0].split(": ", 1)[0]
+    return f"{source}: {len(problems)} problems in the mapping\n" + "\n".join(f"  {problem}" for problem in problems)
+
+
+def collected(problems: list[str], function: Callable[..., T], *args: object, fallback: T) -> T:
+    """Return ``function(*args)``; on MappingError, add its problems to ``problems`` and return ``fallback``, so
+    that every section of a mapping is checked and every problem reported at once."""
+    try:
+        return function(*args)
+    except MappingError as error:
+        problems.extend(error.problems)
+        return fallback
+
+
+def known_part(path: Path, value: object, where: str, allowed: tuple[str, ...], problems: list[str]) -> dict:
+    """Return the keys of ``value`` that are ``allowed`` (a problem added for the others, or for a value that is
+    not a mapping)."""
+    try:
+        return checked_mapping(path, value, where, allowed)
+    except MappingError as error:
+        problems.extend(error.problems)
+    return {key: part for key, part in value.items() if key in allowed} if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -163,20 +201,25 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise MappingError(f"{terminal_text(str(path))}: not a readable YAML file ({terminal_text(first_line)})") from None
     document = {} if document in (None, "") else document
-    top = checked_mapping(path, document, "the top level", TOP_LEVEL_KEYS)
-    files = checked_mapping(path, top.get(FILES_KEY, {}), FILES_KEY, tuple(CONTRACT))
-    return ColumnMapping(
-        source=path,
-        shared=file_mapping(path, top, "", CONTRACT_COLUMNS),
-        files={name: file_mapping(path, checked_mapping(path, part, f"{FILES_KEY}: {name}", FILE_KEYS),
-                                  f"{FILES_KEY}: {name}: ", frozenset(column.name for column in CONTRACT[name]))
-               for name, part in files.items()},
-        missing=missing_tokens(path, top.get(MISSING_KEY, [])),
-        csv=text_pairs(path, checked_mapping(path, top.get(CSV_KEY, {}), CSV_KEY, CSV_KEYS), CSV_KEY, strip=False),
-        dates=dates_spec(path, top[DATES_KEY]) if DATES_KEY in top else None,
-        sources={name: source_name(path, name, part[SOURCE_KEY]) for name, part in files.items() if SOURCE_KEY in part},
-        limits=checked_limits(path, top.get(LIMITS_KEY, {})),
-    )
+    problems: list[str] = []  # every section is checked, and every problem reported at once
+    top = known_part(path, document, "the top level", TOP_LEVEL_KEYS, problems)
+    files = known_part(path, top.get(FILES_KEY, {}), FILES_KEY, tuple(CONTRACT), problems)
+    parts = {name: known_part(path, part, f"{FILES_KEY}: {name}", FILE_KEYS, problems) for name, part in files.items()}
+    shared = collected(problems, file_mapping, path, top, "", CONTRACT_COLUMNS, fallback=FileMapping())
+    own = {name: collected(problems, file_mapping, path, part, f"{FILES_KEY}: {name}: ",
+                           frozenset(column.name for column in CONTRACT[name]), fallback=FileMapping())
+           for name, part in parts.items()}
+    sources = {name: collected(problems, source_name, path, name, part[SOURCE_KEY], fallback="")
+               for name, part in parts.items() if SOURCE_KEY in part}
+    missing = collected(problems, missing_tokens, path, top.get(MISSING_KEY, []), fallback=())
+    csv_part = known_part(path, top.get(CSV_KEY, {}), CSV_KEY, CSV_KEYS, problems)
+    csv = collected(problems, text_pairs, path, csv_part, CSV_KEY, False, fallback={})
+    dates = collected(problems, dates_spec, path, top[DATES_KEY], fallback=None) if DATES_KEY in top else None
+    limits = collected(problems, checked_limits, path, top.get(LIMITS_KEY, {}), fallback={})
+    if problems:
+        raise MappingError(problems)
+    return ColumnMapping(source=path, shared=shared, files=own, limits=limits, missing=missing, csv=csv, dates=dates,
+                         sources=sources)
 
 
 def nesting_depth(text: str) -> int:
@@ -261,40 +304,49 @@ def checked_mapping(path: Path, value: object, where: str, allowed: tuple[str, .
     if allowed is not None:
         unknown = [key for key in value if key not in allowed]
         if unknown:
-            raise MappingError(f"{path}: {where}: unknown key {unknown[0]!r}; the keys allowed here are "
+            keys = f"key {unknown[0]!r}" if len(unknown) == 1 else f"keys {', '.join(map(repr, unknown))}"
+            raise MappingError(f"{path}: {where}: unknown {terminal_text(keys)}; the keys allowed here are "
                                f"{', '.join(allowed)}")
     return value
 
 
 def file_mapping(path: Path, section: dict, prefix: str, targets: frozenset[str]) -> FileMapping:
-    """Return the columns and values of one section, checked: text to text, targets in the contract."""
-    columns = text_pairs(path, checked_mapping(path, section.get(COLUMNS_KEY, {}), f"{prefix}{COLUMNS_KEY}"),
-                         f"{prefix}{COLUMNS_KEY}")
+    """Return the columns and values of one section, checked: text to text, targets in the contract; raise
+    MappingError with every problem of the section."""
+    problems: list[str] = []
+    columns_part = collected(problems, checked_mapping, path, section.get(COLUMNS_KEY, {}), f"{prefix}{COLUMNS_KEY}",
+                             fallback={})
+    columns = collected(problems, text_pairs, path, columns_part, f"{prefix}{COLUMNS_KEY}", fallback={})
     for source, target in columns.items():
         if target not in targets:
-            raise MappingError(f"{path}: {prefix}{COLUMNS_KEY}: {source}: {target!r} is not a column of the data "
-                               f"contract{' for this file' if prefix else ''}")
-    repeated = sorted({target for target in columns.values() if list(columns.values()).count(target) > 1})
-    if repeated:
-        sources = [source for source, target in columns.items() if target == repeated[0]]
-        raise MappingError(f"{path}: {prefix}{COLUMNS_KEY}: {', '.join(sources)} all map to {repeated[0]!r}")
-    values_section = checked_mapping(path, section.get(VALUES_KEY, {}), f"{prefix}{VALUES_KEY}")
+            problems.append(f"{path}: {prefix}{COLUMNS_KEY}: {source}: {target!r} is not a column of the data "
+                            f"contract{' for this file' if prefix else ''}")
+    for repeated in sorted({target for target in columns.values() if list(columns.values()).count(target) > 1}):
+        sources = [source for source, target in columns.items() if target == repeated]
+        problems.append(f"{path}: {prefix}{COLUMNS_KEY}: {', '.join(sources)} all map to {repeated!r}")
+    values_section = collected(problems, checked_mapping, path, section.get(VALUES_KEY, {}), f"{prefix}{VALUES_KEY}",
+                               fallback={})
     values = {}
     for column, codes in values_section.items():
         where = f"{prefix}{VALUES_KEY}: {column}"
         if column not in targets:
-            raise MappingError(f"{path}: {where}: {column!r} is not a column of the data contract"
-                               f"{' for this file' if prefix else ''} (values are keyed by contract column names)")
-        values[column] = text_pairs(path, checked_mapping(path, codes, where), where)
+            problems.append(f"{path}: {where}: {column!r} is not a column of the data contract"
+                            f"{' for this file' if prefix else ''} (values are keyed by contract column names)")
+            continue
+        codes_part = collected(problems, checked_mapping, path, codes, where, fallback={})
+        values[column] = collected(problems, text_pairs, path, codes_part, where, fallback={})
+    if problems:
+        raise MappingError(problems)
     return FileMapping(columns, values)
 
 
 def text_pairs(path: Path, section: dict, where: str, strip: bool = True) -> dict[str, str]:
     """Return a mapping whose keys and values are all text (values stripped unless ``strip`` is False, as a tab
     separator must not be); else raise MappingError."""
-    for key, value in section.items():
-        if not isinstance(value, str):
-            raise MappingError(f"{path}: {where}: {key}: expected a single value, found {shown_yaml(value)}")
+    problems = [f"{path}: {where}: {key}: expected a single value, found {shown_yaml(value)}"
+                for key, value in section.items() if not isinstance(value, str)]
+    if problems:
+        raise MappingError(problems)
     return {str(key).strip(): value.strip() if strip else value for key, value in section.items()}
 
 
@@ -313,40 +365,48 @@ def shown_yaml(value: object) -> str:
 def apply_mapping(frames: Mapping[str, pd.DataFrame], mapping: ColumnMapping) -> dict[str, pd.DataFrame]:
     """Return the frames (file name: text cells) with columns renamed and codes recoded by ``mapping``.
 
-    Raises MappingError when the mapping names a file or column the input does not have, or when a
-    renamed column would collide with one the file already has.
+    Raises MappingError (every problem at once) when a renamed column would collide with another one of the same
+    file. What the mapping names and the input lacks is no error: see :func:`mapping_warnings`.
     """
-    check_names_in_input(frames, mapping)
+    problems: list[str] = []
+    for name, frame in frames.items():
+        collected(problems, renamed_header, [str(column) for column in frame.columns],
+                  mapping.for_file(name).columns, mapping.source, name, fallback=[])
+    if problems:
+        raise MappingError(problems)
     return {name: mapped_frame(frame, name, mapping) for name, frame in frames.items()}
 
 
-def check_names_in_input(frames: Mapping[str, pd.DataFrame], mapping: ColumnMapping) -> None:
-    """Raise MappingError for a file, column or recoded column of the mapping that the input lacks."""
-    where = mapping.source
+def mapping_warnings(frames: Mapping[str, pd.DataFrame], mapping: ColumnMapping) -> list[str]:
+    """Return a warning for every file, column or recoded column the mapping names and the input (``frames``,
+    before renaming) lacks: a mapping reused on an export without some of its columns still runs, and the
+    chapters that need those columns are left out."""
+    where, warnings = mapping.source, []
     for name in mapping.files:
         if name not in frames:
-            raise MappingError(f"{where}: {FILES_KEY}: {name}: the input has no such file "
-                               f"(it has {', '.join(frames) or 'no contract file'})")
+            warnings.append(f"{where}: {FILES_KEY}: {name}: the input has no such file "
+                            f"(it has {', '.join(frames) or 'no contract file'})")
     headers = {name: [str(column) for column in frame.columns] for name, frame in frames.items()}
     for source in mapping.shared.columns:
         if not any(source in header for header in headers.values()):
-            raise MappingError(f"{where}: {COLUMNS_KEY}: {source}: no input file has a column {source!r} "
-                               f"({columns_listing(headers)})")
+            warnings.append(f"{where}: {COLUMNS_KEY}: {source}: no input file has a column {source!r} "
+                            f"({columns_listing(headers)})")
     for name, part in mapping.files.items():
         for source in part.columns:
-            if source not in headers[name]:
-                raise MappingError(f"{where}: {FILES_KEY}: {name}: {COLUMNS_KEY}: {source}: {name} has no column "
-                                   f"{source!r} ({columns_listing({name: headers[name]})})")
-    renamed = {name: renamed_header(headers[name], mapping.for_file(name).columns, where, name) for name in frames}
+            if name in headers and source not in headers[name]:
+                warnings.append(f"{where}: {FILES_KEY}: {name}: {COLUMNS_KEY}: {source}: {name} has no column "
+                                f"{source!r} ({columns_listing({name: headers[name]})})")
+    renamed = {name: [mapping.for_file(name).columns.get(column, column) for column in header]
+               for name, header in headers.items()}
     for column in mapping.shared.values:
         if not any(column in header for header in renamed.values()):
-            raise MappingError(f"{where}: {VALUES_KEY}: {column}: no input file has a column {column!r} "
-                               f"after renaming")
+            warnings.append(f"{where}: {VALUES_KEY}: {column}: no input file has a column {column!r} after renaming")
     for name, part in mapping.files.items():
         for column in part.values:
-            if column not in renamed[name]:
-                raise MappingError(f"{where}: {FILES_KEY}: {name}: {VALUES_KEY}: {column}: {name} has no column "
-                                   f"{column!r} after renaming")
+            if name in renamed and column not in renamed[name]:
+                warnings.append(f"{where}: {FILES_KEY}: {name}: {VALUES_KEY}: {column}: {name} has no column "
+                                f"{column!r} after renaming")
+    return [terminal_text(warning) for warning in warnings]
 
 
 def columns_listing(headers: Mapping[str, list[str]]) -> str:

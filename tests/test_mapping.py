@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, DATA_DIR
-from aice_helpers.mapping import MappingError, apply_mapping, load_mapping
+from aice_helpers.mapping import MappingError, apply_mapping, load_mapping, mapping_warnings
 
 EXAMPLE = DATA_DIR / "template" / "mapping_example.yaml"
 
@@ -79,14 +79,44 @@ def test_a_bad_mapping_file_names_the_file_and_the_key(tmp_path: Path, text: str
     ("values: {sex: {M: male}}\n", "values: sex: no input file has a column 'sex' after renaming"),
     ("files: {aice_procedures.csv: {columns: {Cycle: cycle}}}\n", "files: aice_procedures.csv: the input has no such file"),
     ("files: {aice_cohort.csv: {columns: {Cycle: patient_id}}}\n", "aice_cohort.csv has no column 'Cycle'"),
-    ("columns: {Age: patient_id}\n", "renaming gives aice_cohort.csv two columns named 'patient_id'"),
 ])
-def test_a_mapping_naming_what_the_input_lacks_is_refused(tmp_path: Path, text: str, message: str) -> None:
-    """A column, file or recoded column the input does not have is an error naming the file and key."""
+def test_a_mapping_naming_what_the_input_lacks_gives_a_warning(tmp_path: Path, text: str, message: str) -> None:
+    """A column, file or recoded column the input does not have is a warning naming the file and key (issue 12:
+    a mapping reused on an export without some of its columns still runs); the rest of the mapping applies."""
     frames = {COHORT_FILE: cohort_frame(patient_id=["P1"], Age=["50"])}
-    with pytest.raises(MappingError) as error:
-        apply_mapping(frames, load_mapping(mapping_file(tmp_path, text)))
-    assert str(error.value).startswith(str(tmp_path / "mapping.yaml")) and message in str(error.value)
+    mapping = load_mapping(mapping_file(tmp_path, text))
+    warnings = mapping_warnings(frames, mapping)
+    assert len(warnings) == 1 and warnings[0].startswith(str(tmp_path / "mapping.yaml")) and message in warnings[0]
+    assert list(apply_mapping(frames, mapping)[COHORT_FILE].columns) == ["patient_id", "Age"]
+
+
+def test_a_renaming_collision_is_refused(tmp_path: Path) -> None:
+    """Two columns that would share a name after renaming are an error, not a warning."""
+    frames = {COHORT_FILE: cohort_frame(patient_id=["P1"], Age=["50"])}
+    with pytest.raises(MappingError, match="renaming gives aice_cohort.csv two columns named 'patient_id'"):
+        apply_mapping(frames, load_mapping(mapping_file(tmp_path, "columns: {Age: patient_id}\n")))
+
+
+def test_every_mapping_problem_is_reported_at_once(tmp_path: Path) -> None:
+    """Unknown keys, wrong targets, a repeated target, a bad value and a bad date block: one error listing all."""
+    path = mapping_file(tmp_path, "colums: {Age: age_years}\n"
+                                  "columns: {Age: age_year, Sex: sex, Gender: sex}\n"
+                                  "values: {Sex: {M: male}, sex: {M: [male]}}\n"
+                                  "files: {cohort.csv: {}, aice_cohort.csv: {rename: {}}}\n"
+                                  "dates: {start: First}\n"
+                                  "limits: {age_years: {min: 10, max: 5}}\n")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    text = str(caught.value)
+    expected = ["the top level: unknown key 'colums'", "columns: Age: 'age_year' is not a column",
+                "columns: Sex, Gender all map to 'sex'", "values: Sex: 'Sex' is not a column",
+                "values: sex: M: expected a single value", "files: unknown key 'cohort.csv'",
+                "files: aice_cohort.csv: unknown key 'rename'", "dates: last_contact: required",
+                "limits: age_years: min 10 is above max 5"]
+    assert len(caught.value.problems) == len(expected), text
+    assert text.startswith(f"{path}: {len(expected)} problems in the mapping")
+    for message in expected:
+        assert message in text, (message, text)
 
 
 def test_missing_mapping_file(tmp_path: Path) -> None:

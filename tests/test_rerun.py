@@ -283,9 +283,7 @@ def test_a_single_csv_reruns_through_a_mapping(mapped_run: dict) -> None:
 def test_chapters_without_their_data_are_left_out_with_a_note(mapped_run: dict) -> None:
     """The note page names what each left-out chapter lacks; the safety chapter runs reduced."""
     note = page_text(mapped_run["out"], f"book/{rerun.LEFT_OUT_PAGE}")
-    assert ("(01_cohort) needs the column 'nlr' in aice_cohort.csv, the file aice_procedures.csv and the file "
-            "aice_adverse_events.csv") in note
-    for name in ("03_prognostic_factors", "04_cox", "05_response"):
+    for name in ("01_cohort", "03_prognostic_factors", "04_cox", "05_response"):
         assert f"({name}) needs the column 'nlr' in aice_cohort.csv." in note
     assert "(06_safety) runs without the file aice_procedures.csv and the file aice_adverse_events.csv" in note
     assert not (mapped_run["out"] / "_build" / "html" / "notebooks" / "03_prognostic_factors.html").exists()
@@ -340,15 +338,14 @@ def test_the_template_cohort_reruns(tmp_path: Path) -> None:
     process = rerun_command("--data", str(TEMPLATE), "--out", str(out))
     assert process.returncode == 0, process.stderr[-3000:]
     report = json.loads((out / rerun.REPORT_FILE).read_text(encoding="utf-8"))
-    assert list(report["chapters"]) == [name for name in ALL_CHAPTERS if name != "01_cohort"]
+    assert list(report["chapters"]) == ALL_CHAPTERS  # Table 1 needs only the cohort file (issue 12)
     assert report["counts"] == {"patients": 3}
     cox_page = page_text(out, "notebooks/04_cox")
     assert ("No hazard ratio of the Table 3 model can be estimated from this data: the fit failed because its "
             "information matrix is singular") in cox_page
     assert "No coefficient could be estimated in “Table 3 (OS)” and “Table 4 (PFS)”" in cox_page
     assert "SPSS gives no interval, because the curve never falls to 0.45" in page_text(out, "notebooks/02_survival")
-    assert "(01_cohort) needs the file aice_procedures.csv and the file aice_adverse_events.csv" in page_text(
-        out, f"book/{rerun.LEFT_OUT_PAGE}")
+    assert "The sessions are left out: the data hold no procedures file" in page_text(out, "notebooks/01_cohort")
 
 
 # ----------------------------------------------------------------------------- bad input: refused before running
@@ -423,13 +420,24 @@ def test_missing_column_of_a_chosen_chapter_is_refused(valid_tables: dict[str, p
             "chapter 02_survival needs it") in error
 
 
-def test_a_chosen_chapter_without_its_file_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    """A single CSV gives no procedures file, which the cohort chapter needs."""
+def test_the_cohort_chapter_runs_on_the_cohort_file_alone(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A single CSV gives no procedures file: chapter 01 runs without its sessions section (issue 12), which
+    --strict refuses, publishing nothing, with the summary saying what would be left out and why."""
     path = tmp_path / "patients.csv"
-    valid_tables[COHORT_FILE].to_csv(path, index=False)
-    error = refused(path, tmp_path, capsys, "--chapters", "01_cohort")
-    assert "aice_procedures.csv: file not found" in error and "chapter 01_cohort needs it" in error
+    valid_tables[COHORT_FILE].drop(columns=["best_response"]).to_csv(path, index=False)
+    prepared = rerun.prepared_data(path, None, None, tmp_path / "private")
+    assert "01_cohort" in prepared.plan.runs and prepared.plan.reduced["01_cohort"] == ["the file aice_procedures.csv"]
+    summary = rerun.run_summary(prepared)
+    assert summary.splitlines()[:2] == ["chapters built: 3", "  01_cohort: 30 patients"]
+    assert ("  section left out of 01_cohort: without the procedures file its section on the AICE sessions is left "
+            "out (missing: the file aice_procedures.csv)") in summary
+    assert "chapters left out: 3\n  03_prognostic_factors: it needs the column 'best_response' in aice_cohort.csv" in summary
+    out = tmp_path / "book"
+    assert main(["rerun", "--data", str(path), "--out", str(out), "--strict"]) == rerun.STRICT_EXIT
+    error = capsys.readouterr().err
+    assert "chapters that would run: 3" in error and "--strict: something would be left out" in error
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(("content", "problem"), [
@@ -454,7 +462,7 @@ def test_an_unreadable_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
 
 @pytest.mark.parametrize(("mapping", "message"), [
     ("columns: {Age: age_years}\nrename: {}\n", "the top level: unknown key 'rename'"),
-    ("columns: {Agee: age_years}\n", "columns: Agee: no input file has a column 'Agee'"),
+    ("columns: {Age: age_year}\nvalues: {Sex: {M: male}}\n", "2 problems in the mapping"),
 ])
 def test_a_bad_mapping_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str], mapping: str, message: str) -> None:
@@ -464,6 +472,20 @@ def test_a_bad_mapping_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_pat
     path.write_text(mapping, encoding="utf-8")
     error = refused(data, tmp_path, capsys, "--mapping", str(path))
     assert f"{path}: {message}" in error
+
+
+def test_a_mapped_column_the_input_lacks_is_a_warning(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A mapping reused on an export without one of its columns: the input is accepted, the column named in a
+    warning printed last (issue 12), as the rerun prints it after the book is written."""
+    data = write_tables(valid_tables, tmp_path / "study")
+    path = tmp_path / "map.yaml"
+    path.write_text("columns: {Agee: age_years, Gender: sex}\n", encoding="utf-8")
+    assert main(["validate", "--data", str(data), "--mapping", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "valid (" in lines[0]
+    assert lines[-2].startswith(f"warning: {path}: columns: Agee: no input file has a column 'Agee' (")
+    assert lines[-1].startswith(f"warning: {path}: columns: Gender: no input file has a column 'Gender' (")
 
 
 def test_an_occupied_output_folder_is_refused(valid_tables: dict[str, pd.DataFrame], tmp_path: Path,

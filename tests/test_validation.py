@@ -557,7 +557,7 @@ def test_cli_validate_reports_bad_data_without_traceback(folder: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"{COHORT_FILE}, column 'os_months', row 3 (patient P003): must be > 0, found -3.0" in result.stderr
-    assert f"{ADVERSE_EVENTS_FILE}: is not a CSV text file" in result.stderr
+    assert f"{ADVERSE_EVENTS_FILE}, line 1: holds a NUL byte" in result.stderr  # the wording aice rerun uses
     assert result.stdout == ""
 
 

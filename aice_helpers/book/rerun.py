@@ -51,7 +51,7 @@ import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,7 +85,7 @@ from aice_helpers.data import (
 )
 from aice_helpers.ingest import (
     WORKBOOK_SUFFIXES,
-    input_tables,
+    readable_tables,
     with_survival_from_dates,
 )
 from aice_helpers.mapping import (
@@ -93,6 +93,7 @@ from aice_helpers.mapping import (
     MappingError,
     apply_mapping,
     load_mapping,
+    mapping_warnings,
 )
 from aice_helpers.study import TABLE1_CHARACTERISTICS
 
@@ -141,6 +142,10 @@ __all__ = [
     "checked_out_dir",
     "PreparedData",
     "prepared_data",
+    "checked_frames",
+    "validated_input_summary",
+    "run_summary",
+    "STRICT_EXIT",
     "input_files",
     "input_frames",
     "renamed_finding",
@@ -211,12 +216,12 @@ class Needs:
 # requires, the contract columns its code names, and (end to end) that each chapter runs on a copy
 # holding only these columns.
 CHAPTER_REQUIREMENTS: dict[str, Needs] = {
-    # open_chapter's default requires all three files; the adverse events are not used otherwise.
-    "01_cohort": Needs({
-        COHORT_FILE: (PATIENT_ID, *TABLE1_COLUMNS, "histology", "subsequent_therapy"),
-        PROCEDURES_FILE: (PATIENT_ID, "cycle", "embolization"),
-        ADVERSE_EVENTS_FILE: (PATIENT_ID, "cycle"),
-    }),
+    # Table 1 needs only the cohort file; the sessions section drops out without the procedures file.
+    "01_cohort": Needs(
+        {COHORT_FILE: (PATIENT_ID, *TABLE1_COLUMNS, "histology", "subsequent_therapy")},
+        {PROCEDURES_FILE: (PATIENT_ID, "cycle", "embolization")},
+        "without the procedures file its section on the AICE sessions is left out",
+    ),
     "02_survival": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS)}),
     "03_prognostic_factors": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS, *PROGNOSTIC_COLUMNS)}),
     "04_cox": Needs({COHORT_FILE: (PATIENT_ID, *SURVIVAL_COLUMNS, *PROGNOSTIC_COLUMNS)}),
@@ -276,6 +281,7 @@ OTHER_CATEGORY = "Other"
 INTERRUPTING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 PROCESS_GRACE_SECONDS = 5.0
 DEFAULT_TITLE_SUFFIX = "rerun on your cohort"
+STRICT_EXIT = 3  # --strict and something would be left out
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 EXAMPLE = """\
@@ -284,7 +290,8 @@ example:
   aice rerun --data patients.csv --out my_book/ --chapters 02_survival 03_prognostic_factors
 
   then open my_book/_build/html/index.html. See book/rerun.md and data/template/ for the input
-  layout and a mapping file. Exit status: 0 done, 1 bad input or a chapter failed, 2 bad options.
+  layout and a mapping file. Exit status: 0 done, 1 bad input or a chapter failed, 2 bad options,
+  3 --strict and a chapter or section would be left out.
 """
 
 
@@ -343,6 +350,9 @@ def add_rerun_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: every chapter the data allows")
     parser.add_argument("--min-cell", type=int, default=0, metavar="N",
                         help="show table counts from 1 to N-1 as '<N' and hide their percentages (default: off)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 3, publishing nothing, if any chapter or section would be left out "
+                             "for lack of data")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="chapters executed at once (default: the number of cores; 1 for very large cohorts)")
 
@@ -369,6 +379,10 @@ def run_rerun(args: argparse.Namespace) -> int:
             except (DataValidationError, MappingError) as error:
                 say(error)
                 return 1
+            if getattr(args, "strict", False) and (prepared.plan.left_out or prepared.plan.reduced):
+                say(run_summary(prepared, built=False))
+                say("aice rerun --strict: something would be left out (above); nothing was written")
+                return STRICT_EXIT
             built = built_book(prepared, args, out_dir, workspace)
     except (RerunError, OSError) as error:
         say(f"aice rerun: {failure_text(error)}")
@@ -381,7 +395,29 @@ def run_rerun(args: argparse.Namespace) -> int:
         for number, handler in previous.items():
             signal.signal(number, handler)
     print(f"book written to {terminal_text(str(built / '_build' / 'html' / 'index.html'))}")
+    print(terminal_text(run_summary(prepared)))
+    for warning in prepared.warnings:  # last, where they are seen
+        say(f"warning: {warning}")
     return 0
+
+
+def run_summary(prepared: PreparedData, built: bool = True) -> str:
+    """Return the end-of-run summary: chapters built with the patients each used, then the chapters and sections
+    left out with the reason."""
+    plan = prepared.plan
+    lines = [f"chapters {'built' if built else 'that would run'}: {len(plan.runs)}"]
+    for name in plan.runs:
+        total, complete = prepared.patients.get(name, (prepared.counts["patients"],) * 2)
+        detail = "" if complete == total else (f"; {complete} with every column it reads complete, each analysis "
+                                               f"states the patients it used")
+        lines.append(f"  {name}: {total} patients{detail}")
+    for name, missing in plan.reduced.items():
+        lines.append(f"  section left out of {name}: {CHAPTER_REQUIREMENTS[name].without_optional} "
+                     f"(missing: {listed(missing)})")
+    if plan.left_out:
+        lines.append(f"chapters left out: {len(plan.left_out)}")
+        lines += [f"  {name}: it needs {listed(missing)}" for name, missing in plan.left_out.items()]
+    return "\n".join(lines)
 
 
 def interrupt(signal_number: int, frame: object) -> None:
@@ -488,6 +524,8 @@ class PreparedData:
     single_csv: bool
     mapped: bool
     validation_seconds: float
+    warnings: tuple[str, ...] = ()  # what the mapping names and the input lacks (the run goes on)
+    patients: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # chapter: (in the cohort, complete)
 
 
 def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str] | None,
@@ -497,7 +535,22 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
     ``min_cell`` above 1, free-text categories of fewer than ``min_cell`` patients become "Other" in the copy."""
     started = time.perf_counter()
     mapping = load_mapping(mapping_file) if mapping_file is not None else None
-    frames = input_tables(data, mapping)  # any format the ingest module reads, before the mapping
+    frames, unreadable = readable_tables(data, mapping)  # any format the ingest module reads, before the mapping
+    if COHORT_FILE not in frames:
+        raise DataValidationError(unreadable)
+    try:  # the readable files are checked too, so that every problem is reported at once
+        prepared = checked_frames(frames, data, mapping, chapters, private, min_cell)
+    except DataValidationError as error:
+        raise DataValidationError(sorted([*unreadable, *error.findings], key=finding_order)) from None
+    if unreadable:
+        raise DataValidationError(unreadable)
+    return replace(prepared, validation_seconds=time.perf_counter() - started)
+
+
+def checked_frames(frames: dict[str, pd.DataFrame], data: Path, mapping: ColumnMapping | None,
+                   chapters: Sequence[str] | None, private: Path, min_cell: int = 0) -> PreparedData:
+    """Return the read frames mapped, written with the columns in use into ``private`` and validated there."""
+    warnings = tuple(mapping_warnings(frames, mapping)) if mapping is not None else ()
     frames = with_survival_from_dates(apply_mapping(frames, mapping) if mapping is not None else frames, mapping)
     headers = {name: tuple(frame.columns) for name, frame in frames.items()}
     plan = chapter_plan(headers, chapters)
@@ -514,7 +567,23 @@ def prepared_data(data: Path, mapping_file: Path | None, chapters: Sequence[str]
         if frame is not None:
             counts[label] = len(frame)
     single_file = data.is_file() and data.suffix.lower() not in WORKBOOK_SUFFIXES
-    return PreparedData(plan, checked, counts, single_file, mapping is not None, time.perf_counter() - started)
+    cohort = dataset.cohort
+    patients = {name: (len(cohort), int(cohort[[c for c in columns.get(COHORT_FILE, ()) if c in cohort]].notna()
+                                        .all(axis=1).sum())) for name, columns in plan.runs.items()}
+    return PreparedData(plan, checked, counts, single_file, mapping is not None, 0.0, warnings, patients)
+
+
+def validated_input_summary(data: Path, mapping_file: Path | None = None) -> str:
+    """Return "valid (N patients); ..." for input that ``aice rerun`` would accept, read and validated by the very
+    steps a rerun takes (``prepared_data`` in a private workspace, removed after); raise on bad input."""
+    with private_workspace(data) as workspace:
+        prepared = prepared_data(Path(data), mapping_file, None, workspace)
+    plan = prepared.plan
+    text = f"valid ({prepared.counts['patients']} patients); a rerun would build {listed(list(plan.runs))}"
+    if plan.left_out:
+        text += "; it would leave out " + "; ".join(f"{name} (it needs {listed(missing)})"
+                                                    for name, missing in plan.left_out.items())
+    return text + "".join(f"\nwarning: {warning}" for warning in prepared.warnings)
 
 
 def free_text_columns(file_name: str) -> tuple[str, ...]:

@@ -60,7 +60,6 @@ from aice_helpers.stats.cox import (
     TOO_LARGE_REASON,
     CoxResult,
     estimable_table,
-    scaled_schoenfeld_residuals,
     schoenfeld_residuals,
     zph_score_test,
 )
