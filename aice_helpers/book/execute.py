@@ -30,15 +30,12 @@ import papermill
 from jupyter_client.manager import KernelManager
 from papermill.exceptions import PapermillExecutionError
 
-from aice_helpers.pages.downloads import CHAPTER_ENV, DOWNLOADS_DIR_ENV, LINK_FOLDER
-
 __all__ = [
     "INJECTED_TAG",
     "REMOVE_TAG",
     "VOLATILE_METADATA",
     "KERNEL",
     "KERNEL_TIMEOUT_S",
-    "DOWNLOADS_FOLDER",
     "downloads_settings",
     "problems_in",
     "with_injected_cell_hidden",
@@ -61,7 +58,6 @@ REMOVE_TAG = "remove-cell"
 VOLATILE_METADATA = ("papermill", "execution")
 KERNEL = "python3"
 KERNEL_TIMEOUT_S = 120
-DOWNLOADS_FOLDER = LINK_FOLDER  # beside the executed notebooks, as the pages link to it
 
 
 def problems_in(notebook: nbformat.NotebookNode, warnings_allowed: bool = False) -> list[str]:
@@ -115,7 +111,13 @@ def without_timings(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def downloads_settings(source: Path, destination: Path) -> dict[str, str]:
     """Return the settings that send a chapter's downloadable tables and figures beside its executed copy:
     ``<destination folder>/downloads/<chapter>/`` (``pages.downloads`` reads them; ``book.extension`` publishes them)."""
-    return {DOWNLOADS_DIR_ENV: str((destination.parent / DOWNLOADS_FOLDER).resolve()), CHAPTER_ENV: source.stem}
+    from aice_helpers.pages.downloads import (
+        CHAPTER_ENV,  # reason: the chapter modules load matplotlib; the executor needs only these names
+        DOWNLOADS_DIR_ENV,  # reason: as above
+        LINK_FOLDER,  # reason: as above
+    )
+
+    return {DOWNLOADS_DIR_ENV: str((destination.parent / LINK_FOLDER).resolve()), CHAPTER_ENV: source.stem}
 
 
 def executed(source: Path, destination: Path, kernel: object | None = None, parameters: dict | None = None,
@@ -129,7 +131,7 @@ def executed(source: Path, destination: Path, kernel: object | None = None, para
     partial = destination.with_name(destination.name + ".tmp.ipynb")
     reuse = {} if kernel is None else {"km": kernel}  # a running kernel: its working folder is already set
     settings = downloads_settings(source, destination)
-    shutil.rmtree(Path(settings[DOWNLOADS_DIR_ENV]) / settings[CHAPTER_ENV], ignore_errors=True)
+    shutil.rmtree(Path(*settings.values()), ignore_errors=True)  # this chapter's files of an earlier run
     if kernel is None:
         os.environ.update(settings)  # the kernel papermill starts inherits them
     else:

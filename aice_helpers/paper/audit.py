@@ -1920,7 +1920,7 @@ def univariable_claim_findings(paper: Paper) -> list[Finding]:
                            f"leaving out {_pairs_text(set(missing))} that the {_section_name(other)} calls significant")
                 ids = paper.with_places([c for c in sources[one] if c in claims] + sources[other][:MAX_LISTED_IDS])
                 findings.append(finding("significance_claims", INCONSISTENCY, ids, message))
-    for endpoint, (table, held) in models.items():
+    for endpoint, (table, held) in (models.items() if claims else ()):  # no claim printed: nothing to set against
         for factor in sorted(held):
             if not any(f"{factor}.{endpoint}" in items for items in named.values()):
                 message = (f"{table} holds {factor} in the {endpoint.upper()} model, but no text calls it "
