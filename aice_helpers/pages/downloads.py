@@ -74,6 +74,9 @@ class Downloads:
     def _repr_html_(self) -> str:
         return self.html
 
+    def __repr__(self) -> str:
+        return re.sub(r"<[^>]+>", "", self.html)  # the link line as plain text (no local paths)
+
 
 def downloads_folder(environ: Mapping[str, str] = os.environ) -> Path | None:
     """Return the folder this chapter's files go to (``AICE_DOWNLOADS_DIR``/``AICE_CHAPTER``), None when unset."""

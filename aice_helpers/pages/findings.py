@@ -38,8 +38,9 @@ __all__ = [
 AUDIT_PAGE = "07_checking_the_paper.html"  # the audit chapter, beside this page in the HTML output
 CONTRADICTION = "contradiction"  # paper.audit.CONTRADICTION (this page module does not import paper/)
 RESPONSE_RATES = {"orr": "Objective response rate (%)", "dcr": "Disease control rate (%)"}
-_ID_ONLY = re.compile(r"\s*\((?:also printed as )?[a-z0-9_.{},;\s]+(?: and \d+ more)?\)")
-_LEADING_ID = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_{},]+)+:\s*")
+_ID = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_{},]+)+"
+_ID_ONLY = re.compile(rf"\s*\((?:also printed as )?{_ID}(?:(?:,\s*|;\s*| and ){_ID})*(?: and \d+ more)?\)")
+_LEADING_ID = re.compile(rf"^({_ID}):\s*")
 
 
 def main_result_ids(published: pd.DataFrame) -> list[tuple[str, str]]:
@@ -77,12 +78,12 @@ def main_results_table(verdicts: Any) -> pd.DataFrame:
         decimals = published.at[entry_id, "decimals"] if "decimals" in published else 1
         decimals = 1 if pd.isna(decimals) else int(decimals)
         rows.append({"result": label,
-                     "paper": estimate_text(record["published"], record["published_lower"],
+                     "published": estimate_text(record["published"], record["published_lower"],
                                             record["published_upper"], decimals),
                      "synthetic cohort": estimate_text(record["reproduced"], record["reproduced_lower"],
                                                        record["reproduced_upper"], max(decimals, 1)),
                      "status": verdicts.status(entry_id)})
-    return pd.DataFrame(rows, columns=["result", "paper", "synthetic cohort", "status"]).set_index("result")
+    return pd.DataFrame(rows, columns=["result", "published", "synthetic cohort", "status"]).set_index("result")
 
 
 def status_counts(verdicts: Any) -> Counter:
@@ -103,17 +104,30 @@ def section_anchor(title: str) -> str:
     return make_id(title)
 
 
-def plain_message(message: str) -> str:
-    """Return a finding's message without its leading id and the parentheses that only list ids."""
-    text = _ID_ONLY.sub("", _LEADING_ID.sub("", message, count=1))
+def plain_message(message: str, places: Mapping[str, str] | None = None) -> str:
+    """Return a finding's message with its leading id told as where the number stands (``places``: id → words)
+    and without the parentheses that only list ids."""
+    places = places or {}
+    lead = _LEADING_ID.match(message)
+    text = message
+    if lead:
+        text = message[lead.end():]
+        if places.get(lead[1]):
+            text = f"{places[lead[1]]}: {text}"
+    text = _ID_ONLY.sub("", text)
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
 
 
-def headline_problems(findings: Sequence[Any], titles: Mapping[str, str]) -> pd.DataFrame:
+def headline_problems(findings: Sequence[Any], titles: Mapping[str, str],
+                      published: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return the audit's contradictions, one row each (check, its section title and anchor, one sentence)."""
+    places: dict[str, str] = {}
+    if published is not None and "quote_context" in published:
+        places = {str(entry_id): str(text) for entry_id, text in published["quote_context"].items()
+                  if isinstance(text, str) and text}
     rows = [{"check": item.check, "title": titles[item.check], "anchor": section_anchor(titles[item.check]),
-             "sentence": plain_message(item.message)}
+             "sentence": plain_message(item.message, places)}
             for item in findings if item.severity == CONTRADICTION]
     return pd.DataFrame(rows, columns=["check", "title", "anchor", "sentence"])
 

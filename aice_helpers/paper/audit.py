@@ -1831,9 +1831,9 @@ def check_tolerability_claim(paper: Paper) -> list[Finding]:
                             f"{_grade_tally(cells, 'events')}")
         if text:
             evidence.append(f"the text counts {_grade_tally(text, 'patients')}")
-        message = (f"{entry['id']}: {entry.get('quote_context') or 'a claim'}: no patient with a grade "
-                   f"{' or '.join(letters)} event{also_printed(paper, entry['id'])}, but " + " and ".join(evidence)
-                   + scale)
+        grades = ", ".join(letters[:-1]) + f" or {letters[-1]}" if len(letters) > 1 else letters[0]
+        message = (f"{entry['id']}: no patient with a grade {grades} event{also_printed(paper, entry['id'])}, but "
+                   + " and ".join(evidence) + scale)
         ids = paper.with_places([entry["id"]]) + tuple(item["id"] for item in cells + text)
         findings.append(finding("tolerability_claim", CONTRADICTION, ids, message,
                                 contradicted=paper.places(entry["id"])))
