@@ -18,6 +18,12 @@ from aice_helpers.contract import RESPONSES
 
 __all__ = [
     "UNIVARIABLE_CLAIMS",
+    "PAPER_SIGNIFICANT",
+    "PAPER_NOT_SIGNIFICANT",
+    "PAPER_CONFLICTING",
+    "CLAIM_KEYS",
+    "paper_univariable_verdict",
+    "paper_univariable_text",
     "MULTIVARIABLE_CLAIMS",
     "ALPHA",
     "CONFIDENCE",
@@ -374,8 +380,8 @@ _TABLE1 = {c.key: c for c in TABLE1_CHARACTERISTICS}
 
 # The paper's univariable verdicts: the subgroup paragraph names size, metastasis and postoperative
 # therapy (P printed) and grade, stage, cycles and short-term efficacy (P < 0.05) for both endpoints.
-# NLR enters the PFS model (Table 4) but not the OS model (Table 3); under the paper's rule (only
-# univariably significant factors enter the Cox model) NLR was significant for PFS only.
+# ``paper_significant`` records the models' side (NLR is in Table 4 only); what the chapters show as the paper's
+# verdict is ``paper_univariable_verdict`` below, which sets the claims beside the models (NLR for OS: conflicting).
 FACTORS: tuple[Factor, ...] = (
     Factor("age_years", _TABLE1["age_years"].label, age_group),
     Factor("ecog", _TABLE1["ecog"].label, ecog_group),
@@ -420,3 +426,57 @@ MULTIVARIABLE_CLAIMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "abstract.multivariate.p_threshold": ("table3", ("max_diameter_cm", "distant_metastasis", "postop_regimens",
                                                      "grade", "best_response")),
 }
+
+# What the paper says of each factor's univariable significance, in one place for every chapter: the claims
+# above, and its rule that every univariably significant factor entered the Cox model of that endpoint.
+PAPER_SIGNIFICANT, PAPER_NOT_SIGNIFICANT, PAPER_CONFLICTING = "P < 0.05", "n.s.", "conflicting"
+CLAIM_KEYS: dict[str, str] = {"grade_g3": "grade", "best_response_recist": "best_response"}  # same factor, other coding
+
+
+def _claim_places(key: str, endpoint: str) -> list[str]:
+    """Return where the paper calls a factor univariably significant for an endpoint (the claims' sections)."""
+    claim_key = CLAIM_KEYS.get(key, key)
+    places = [entry_id.split(".")[0] for entry_id, (factors, endpoints) in UNIVARIABLE_CLAIMS.items()
+              if claim_key in factors and endpoint in endpoints]
+    if claim_key in SUBGROUP_FACTORS:
+        places.append("results")  # its log-rank P is printed below 0.05 (Tables S1/S2 text)
+    return list(dict.fromkeys(places))
+
+
+def _model_table(key: str, endpoint: str) -> tuple[str, bool]:
+    """Return the Cox table of an endpoint and whether it holds the factor."""
+    for table, (table_endpoint, factors) in COX_TABLES.items():
+        if table_endpoint == endpoint:
+            return table, CLAIM_KEYS.get(key, key) in factors
+    return "", False
+
+
+def paper_univariable_verdict(key: str, endpoint: str) -> str:
+    """Return what the paper says of a factor for an endpoint: PAPER_SIGNIFICANT (called significant and in the
+    model), PAPER_NOT_SIGNIFICANT (neither) or PAPER_CONFLICTING (one without the other)."""
+    called = bool(_claim_places(key, endpoint))
+    _, held = _model_table(key, endpoint)
+    if called and held:
+        return PAPER_SIGNIFICANT
+    return PAPER_CONFLICTING if called or held else PAPER_NOT_SIGNIFICANT
+
+
+def paper_univariable_text(key: str, endpoint: str) -> str:
+    """Return, in words, what the paper says of a factor's univariable significance for an endpoint."""
+    short = endpoint.upper()
+    table, held = _model_table(key, endpoint)
+    table_name = table.replace("table", "Table ")
+    places = " and ".join("the Results" if place == "results" else f"the {place}"
+                          for place in _claim_places(key, endpoint))
+    verdict = paper_univariable_verdict(key, endpoint)
+    call = "call" if " and " in places else "calls"
+    if verdict == PAPER_SIGNIFICANT:
+        return f"{places} {call} it significant for {short}, and {table_name} holds it"
+    if verdict == PAPER_NOT_SIGNIFICANT:
+        return f"the paper never calls it significant for {short}, and {table_name} leaves it out"
+    if held:
+        return f"{table_name} holds it, although the paper never calls it significant for {short}"
+    return (f"{places} {call} it significant for {short}, but {table_name} leaves "
+            f"it out, which by the paper's rule (every univariably significant factor enters the model) means it was "
+            f"not: the paper contradicts itself")
+

@@ -300,7 +300,7 @@ def test_second_record_dated_before_the_data_cutoff(real_findings: list[Finding]
     """The 2021 record prints the numbers of a study whose data cutoff is 2023-11-15; facts only."""
     found = one(real_findings, "dates", "second_record.meta.year")
     assert "dated 2021" in found.message and "2023-11-15 (methods.data_cutoff)" in found.message
-    assert "12 of them identical" in found.message and "2024 (discussion.schmitz.year)" in found.message
+    assert "13 of them identical" in found.message and "2024 (discussion.schmitz.year)" in found.message
     assert found.contradicted == ()
     period = one(real_findings, "dates", "discussion.study_period.length")
     assert period.severity == NOTE and "spans 8.4 years" in period.message
@@ -769,3 +769,95 @@ def test_display_widths_name_real_columns() -> None:
     assert set(DATES_TABLE_WIDTHS) == {dates.index.name, *dates.columns}
     rows = model_rows_table(load_published())
     assert set(MODEL_ROWS_WIDTHS) <= {rows.index.name, *rows.columns}
+
+
+# ----------------------------------------------------------------------------- claims against the tables
+
+def test_abstract_tolerability_claim_contradicts_table5(real_findings: list[Finding]) -> None:
+    """'No severe or fatal adverse reactions' (no SIR grade C–F) against Table 5's 1 + 4 grade C and 2 grade D
+    events and the safety paragraph's 5 grade C and 2 grade D patients."""
+    found = one(real_findings, "tolerability_claim", "abstract.major_adverse_events")
+    assert found.severity == CONTRADICTION
+    assert "Table 5 lists 5 grade C and 2 grade D events" in found.message
+    assert "the text counts 5 grade C and 2 grade D patients" in found.message
+    assert {"table5.liver_dysfunction.c", "table5.myelosuppression.c", "table5.myelosuppression.d",
+            "safety.grade_c", "safety.grade_d"} <= set(found.ids)
+    assert set(found.contradicted) == {"abstract.major_adverse_events", "second_record.abstract.major_adverse_events"}
+    assert "abstract.major_adverse_events" in contradicted_ids(real_findings)
+    # The safety paragraph's "no grade E" and "no grade F" have no events of those grades against them.
+    assert not about(real_findings, "tolerability_claim", "safety.grade_e")
+    assert not about(real_findings, "tolerability_claim", "safety.grade_f")
+
+
+def test_tolerability_claim_on_small_papers(tmp_path: Path) -> None:
+    """The check fires only when a grade the claim covers has events, and only for the claim's variable."""
+    claim = entry("abstract.major", 0, "patients", group="C, D", decimals=0)
+    cells = [entry(f"table5.pain.{grade.lower()}", count, "patients", table="Table 5", variable="pain", group=grade,
+                   decimals=0) for grade, count in (("A", 10), ("B", 3), ("C", 0), ("D", 0))]
+    for name in ("mild", "severe", "other"):
+        (tmp_path / name).mkdir()
+    assert "tolerability_claim" not in checks_of(audit(tmp_path / "mild", [claim, *cells]))
+    cells[3]["value"] = 1
+    found = [item for item in audit(tmp_path / "severe", [claim, *cells]) if item.check == "tolerability_claim"]
+    assert len(found) == 1 and found[0].severity == CONTRADICTION
+    assert "Table 5 lists 1 grade D events (table5.pain.d)" in found[0].message
+    other = dict(claim, id="safety.marrow.grade_d", variable="marrow", section="safety")
+    found = [item for item in audit(tmp_path / "other", [other, *cells]) if item.check == "tolerability_claim"]
+    assert found == []
+
+
+def test_nlr_claim_for_os_contradicts_table3(real_findings: list[Finding]) -> None:
+    """The abstract calls NLR univariably significant for OS and PFS; Table 3 (OS) leaves it out although the
+    methods put every univariably significant factor in the model: the claim is contradicted, not 'exact'."""
+    found = [item for item in about(real_findings, "significance_claims", "abstract.univariate.p_threshold")
+             if item.severity == CONTRADICTION]
+    assert len(found) == 1
+    assert "nlr univariably significant for OS" in found[0].message and "(table3) leaves it out" in found[0].message
+    assert "abstract.univariate.p_threshold" in contradicted_ids(real_findings)
+    assert not any("for PFS" in item.message for item in found)  # Table 4 holds NLR
+
+
+def test_lists_of_significant_factors_compared(real_findings: list[Finding]) -> None:
+    """The abstract leaves out stage, cycles and response that the Results call significant; the Results never
+    call NLR significant; the abstract's independent factors for OS leave out stage (Table 3: P = 0.005)."""
+    messages = [item.message for item in real_findings if item.check == "significance_claims"
+                and item.severity == INCONSISTENCY]
+    assert any(m.startswith("the abstract calls") and "leaving out aice_cycles (OS, PFS), best_response (OS, PFS), "
+               "stage (OS, PFS) that the Results calls significant" in m for m in messages)
+    assert any(m.startswith("the Results calls") and "leaving out nlr (OS, PFS)" in m for m in messages)
+    assert any("leaving out stage, although table3.stage.p prints P = 0.005" in m for m in messages)
+
+
+def test_significance_claims_on_small_papers(tmp_path: Path) -> None:
+    """A factor called significant with a printed log-rank P ≥ 0.05, and one called independent with a Wald P ≥
+    0.05, are contradictions; a consistent paper gives nothing."""
+    def numbers(logrank_p: float, wald_p: float) -> list[dict[str, Any]]:
+        claim = entry("abstract.univariate.p_threshold", 0.05, "p-value", p_operator="<", decimals=2)
+        multi = entry("abstract.multivariate.p_threshold", 0.05, "p-value", p_operator="<", decimals=2)
+        rows = []
+        for factor in ("max_diameter_cm", "distant_metastasis", "postop_regimens", "grade", "best_response"):
+            for endpoint in ("os", "pfs"):
+                rows.append(entry(f"results.subgroup.{factor}.{endpoint}.p", 0.01, "p-value", p_operator="=",
+                                  decimals=3, section="results"))
+            rows.append(entry(f"table3.{factor}.hr", 2.0, "ratio", lower=1.2, upper=3.3, decimals=1,
+                              section="table3"))
+            rows.append(entry(f"table3.{factor}.p", 0.01, "p-value", p_operator="=", decimals=3, section="table3"))
+            rows.append(entry(f"table4.{factor}.hr", 2.0, "ratio", lower=1.2, upper=3.3, decimals=1,
+                              section="table4"))
+        rows.append(entry("table4.nlr.hr", 2.0, "ratio", lower=1.2, upper=3.3, decimals=1, section="table4"))
+        rows[0]["value"] = logrank_p  # max_diameter_cm, OS
+        rows[2]["value"] = 2.0
+        rows[3]["value"] = wald_p  # table3.max_diameter_cm.p
+        return [claim, multi, *rows]
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    consistent = [item for item in audit(tmp_path / "a", numbers(0.01, 0.01)) if item.check == "significance_claims"]
+    assert [item.severity for item in consistent if item.severity == CONTRADICTION] == [
+        CONTRADICTION]  # NLR is claimed for OS but only Table 4 holds it
+    found = [item for item in audit(tmp_path / "b", numbers(0.20, 0.30)) if item.check == "significance_claims"
+             and item.severity == CONTRADICTION]
+    messages = " | ".join(item.message for item in found)
+    assert "calls max_diameter_cm significant for OS (P < 0.05), but its log-rank test prints P = 0.200" in messages
+    assert "calls max_diameter_cm an independent factor (P < 0.05), but table3.max_diameter_cm.p prints P = 0.300" \
+        in messages

@@ -241,7 +241,7 @@ def test_paper_rule_check_reads_the_papers_claims(published):
                                                                                                     "no")
     assert claims.loc[cc.PAPER_LABELS["aice_cycles"], "P < 0.05 in the table"] == "no"
     note = cc.paper_rule_note(check, claims)
-    assert "*NLR >3 vs ≤3* is called significant for OS but left out of Table 3" in note
+    assert "on *NLR >3 vs ≤3*, the abstract calls it significant for OS, but Table 3 leaves it out" in note
     assert "leaves out *Stage IV vs III*" in note
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
+import shutil
 import queue as queues
 import sys
 from pathlib import Path
@@ -34,6 +36,7 @@ __all__ = [
     "VOLATILE_METADATA",
     "KERNEL",
     "KERNEL_TIMEOUT_S",
+    "downloads_settings",
     "problems_in",
     "with_injected_cell_hidden",
     "renumbered",
@@ -105,6 +108,18 @@ def without_timings(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
+def downloads_settings(source: Path, destination: Path) -> dict[str, str]:
+    """Return the settings that send a chapter's downloadable tables and figures beside its executed copy:
+    ``<destination folder>/downloads/<chapter>/`` (``pages.downloads`` reads them; ``book.extension`` publishes them)."""
+    from aice_helpers.pages.downloads import (
+        CHAPTER_ENV,  # reason: the chapter modules load matplotlib; the executor needs only these names
+        DOWNLOADS_DIR_ENV,  # reason: as above
+        LINK_FOLDER,  # reason: as above
+    )
+
+    return {DOWNLOADS_DIR_ENV: str((destination.parent / LINK_FOLDER).resolve()), CHAPTER_ENV: source.stem}
+
+
 def executed(source: Path, destination: Path, kernel: object | None = None, parameters: dict | None = None,
              cwd: Path | None = None, warnings_allowed: bool = False) -> int:
     """Execute ``source`` with papermill (cwd its folder unless given), check it, hide its injected cell and drop
@@ -115,6 +130,12 @@ def executed(source: Path, destination: Path, kernel: object | None = None, para
     """
     partial = destination.with_name(destination.name + ".tmp.ipynb")
     reuse = {} if kernel is None else {"km": kernel}  # a running kernel: its working folder is already set
+    settings = downloads_settings(source, destination)
+    shutil.rmtree(Path(*settings.values()), ignore_errors=True)  # this chapter's files of an earlier run
+    if kernel is None:
+        os.environ.update(settings)  # the kernel papermill starts inherits them
+    else:
+        kernel_command(kernel, f"import os; os.environ.update({settings!r})")
     try:
         notebook = papermill.execute_notebook(str(source), str(partial), parameters=parameters or {},
                                               cwd=None if kernel else str(cwd or source.parent),

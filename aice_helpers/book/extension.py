@@ -5,7 +5,8 @@ time in one build, which declares ``const THEBE_JS_URL`` twice and logs a consol
 pydata theme logs another when no colour mode was stored yet. Both are harmless but a clean console
 is part of the book's tests, so they are removed here rather than ignored there. The root
 ``index.html`` that Jupyter Book writes is a bare redirect, for which a browser may ask the server for
-``/favicon.ico``: the book's icon is copied there so that the request does not fail.
+``/favicon.ico``: the book's icon is copied there so that the request does not fail. The tables and figures
+the chapters wrote to ``downloads/`` beside their executed copies are copied to the same place in the output.
 
 The pydata theme writes the book's title (``docstitle``) into every page's navigation bar without
 escaping it, and sphinx-book-theme prints the front page's and each page's title as plain text without
@@ -23,11 +24,13 @@ from typing import Any
 __all__ = [
     "DEFAULT_MODE",
     "ROOT_FAVICON",
+    "DOWNLOADS_FOLDER",
     "setup",
 ]
 
 DEFAULT_MODE = "light"
 ROOT_FAVICON = "favicon.ico"
+DOWNLOADS_FOLDER = "downloads"  # pages.downloads.LINK_FOLDER (this extension imports nothing of the package)
 
 
 def _unique_scripts(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -70,6 +73,18 @@ def _copy_favicon_to_root(app: Any, exception: Exception | None) -> None:
         shutil.copyfile(source, Path(app.outdir) / ROOT_FAVICON)
 
 
+def _copy_downloads(app: Any, exception: Exception | None) -> None:
+    """Publish each page folder's ``downloads/`` (tables and figures the chapters wrote beside their executed
+    copies, see ``pages.downloads``) at the same place in the HTML output, so that the pages' relative links work."""
+    if exception is not None or app.builder.format != "html":
+        return
+    source_root, output_root = Path(app.srcdir), Path(app.outdir)
+    for folder in sorted({Path(docname).parent for docname in app.env.found_docs}):
+        source = source_root / folder / DOWNLOADS_FOLDER
+        if source.is_dir() and not source.is_symlink():
+            shutil.copytree(source, output_root / folder / DOWNLOADS_FOLDER, dirs_exist_ok=True, symlinks=False)
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the page hook and the default colour mode."""
     app.config.html_context.setdefault("default_mode", DEFAULT_MODE)
@@ -79,4 +94,5 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("html-page-context", _unique_scripts, priority=900)
     app.connect("html-page-context", _escaped_title, priority=900)  # after the themes set their titles
     app.connect("build-finished", _copy_favicon_to_root)
+    app.connect("build-finished", _copy_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

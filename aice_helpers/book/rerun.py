@@ -236,6 +236,8 @@ CHAPTER_REQUIREMENTS: dict[str, Needs] = {
 }
 # Chapters of the book that a rerun does not include, with the reason the note page gives.
 NOT_RERUN: dict[str, str] = {
+    "00_findings": "it sets the paper's main results beside the book's synthetic cohort and sums up the audit of the "
+                   "paper, and neither is about another cohort",
     "07_checking_the_paper": "it checks the paper's printed numbers against each other, whatever the data",
     "08_scorecard": "it sets the paper's numbers beside the book's synthetic cohort, and they are no target for "
                     "another cohort",

@@ -23,6 +23,7 @@ import pandas as pd
 
 from aice_helpers.contract import CONTRACT, DATA_DIR
 from aice_helpers.data import ALL_FILES, Dataset, load_dataset, load_validated_dataset
+from aice_helpers.pages.downloads import Downloads, figure_downloads, table_downloads
 from aice_helpers.pages.plots import set_small_count_threshold, use_book_style
 from aice_helpers.pages.tables import for_display, install_table_display
 
@@ -70,7 +71,16 @@ class Chapter:
         """
         if table is None:
             return None
-        return for_display(table, self.compare)
+        shown = for_display(table, self.compare)
+        if name is not None:
+            downloads = table_downloads(shown, name, self.min_cell, synthetic=self.default_data)
+            _display_after_cell(downloads)
+        return shown
+
+    def figure_downloads(self, fig: Any, name: str) -> Downloads:
+        """Write a figure as PDF, SVG and 300-dpi PNG beside the page and return the line of links (shown when it
+        is a cell's last expression)."""
+        return figure_downloads(fig, name)
 
     @property
     def published(self) -> pd.DataFrame | None:
@@ -81,6 +91,24 @@ class Chapter:
     def n_patients(self) -> int:
         """Return the number of patients in the cohort."""
         return len(self.dataset.cohort)
+
+
+def _display_after_cell(item: Any) -> None:
+    """Show ``item`` under the current cell's result (the table it belongs to), once; at once outside IPython."""
+    try:
+        from IPython import get_ipython  # reason: only inside a notebook kernel
+        from IPython.display import display  # reason: only inside a notebook kernel
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show_once(result: Any) -> None:
+        shell.events.unregister("post_run_cell", show_once)
+        display(item)
+
+    shell.events.register("post_run_cell", show_once)
 
 
 def is_default_data(data_dir: Path) -> bool:

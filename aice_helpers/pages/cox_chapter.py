@@ -600,10 +600,11 @@ def paper_rule_note(check: pd.DataFrame, claims: pd.DataFrame) -> str:
             short = prognostic.ENDPOINTS[endpoint].short
             called, held = row[f"{short}: called significant"], row[f"{short}: in {TABLE_NAMES[table]}"]
             if called == YES and held == NO:
-                parts.append(f"called significant for {short} but left out of {TABLE_NAMES[table]}")
+                key = next(k for k, label in PAPER_LABELS.items() if label == covariate)
+                parts.append(study.paper_univariable_text(key, endpoint))
             elif called == NO and held == YES:
                 parts.append(f"in {TABLE_NAMES[table]} although the paper never calls it significant for {short}")
-        sentences.append(f"*{covariate}* is " + " and ".join(parts))
+        sentences.append(f"on *{covariate}*, " + "; and ".join(parts))
     text = ("The paper departs from its own rule: " + "; ".join(sentences) + "."
             if sentences else "Every covariate the paper calls significant is in its model, and no other.")
     mismatch = claims[(claims["P < 0.05 in the table"] == YES) != (claims["named in the abstract"] == YES)]

@@ -44,12 +44,16 @@ from aice_helpers.study import (  # noqa: F401
     ENDPOINTS,
     FACTORS,
     FACTORS_BY_KEY,
+    PAPER_CONFLICTING,
     PAPER_NAMED_FACTORS,
+    PAPER_SIGNIFICANT,
     Endpoint,
     Factor,
     grade_g3_group,
     postop_group,
     response_group,
+    paper_univariable_text,
+    paper_univariable_verdict,
     response_levels,
 )
 
@@ -595,10 +599,12 @@ def univariable_significance(tables: Mapping[str, pd.DataFrame], threshold: floa
             p = table.loc[table["factor"] == factor.key, "logrank_p"]
             p = float(p.iloc[0]) if len(p) else math.nan
             ours = (not math.isnan(p)) and p < threshold
-            paper = endpoint in factor.paper_significant
+            paper = paper_univariable_verdict(factor.key, endpoint)  # the one story every chapter tells
             row |= {f"{short} log-rank P": survival.format_p_value(p), f"{short}: here": "P < 0.05" if ours else "n.s."}
             if compare:
-                row |= {f"{short}: paper": "P < 0.05" if paper else "n.s.", f"{short} agrees": YES if ours == paper else NO}
+                agrees = PAPER_CONFLICTING if paper == PAPER_CONFLICTING else (
+                    YES if ours == (paper == PAPER_SIGNIFICANT) else NO)
+                row |= {f"{short}: paper": paper, f"{short} agrees": agrees}
         rows.append(row)
     return pd.DataFrame(rows).set_index("factor")
 
@@ -610,13 +616,18 @@ def significance_note(significance: pd.DataFrame) -> str:
         column = f"{short} agrees"
         if column not in significance:
             continue
-        disagree = significance.index[significance[column] != YES].tolist()
+        disagree = significance.index[significance[column] == NO].tolist()
+        conflicting = significance.index[significance[column] == PAPER_CONFLICTING].tolist()
         ours = int((significance[f"{short}: here"] == "P < 0.05").sum())
-        paper = int((significance[f"{short}: paper"] == "P < 0.05").sum())
+        paper = int((significance[f"{short}: paper"] == PAPER_SIGNIFICANT).sum())
         text = (f"For {short}, {ours} of the {len(significance)} codings reach P < 0.05 here, against {paper} "
                 f"the paper reports as significant; ")
-        text += ("the verdicts agree for every factor." if not disagree
+        text += ("the verdicts agree for every factor the paper is clear about." if not disagree
                  else f"they differ for {len(disagree)}: " + "; ".join(disagree) + ".")
+        key_of = {f.label: f.key for f in FACTORS}
+        endpoint = next(k for k, e in ENDPOINTS.items() if e.short == short)
+        text += "".join(f" On *{label}* the paper is not clear: {paper_univariable_text(key_of[label], endpoint)}."
+                        for label in conflicting)
         sentences.append(text)
     return " ".join(sentences)
 

@@ -204,6 +204,14 @@ __all__ = [
     "letter_grade_cells",
     "check_grade_scale",
     "check_event_share",
+    "MAJOR_GRADES",
+    "claimed_grades",
+    "graded_counts",
+    "check_tolerability_claim",
+    "model_factors",
+    "univariable_claim_findings",
+    "multivariable_claim_findings",
+    "check_significance_claims",
     "CHECKS",
     "CHECK_NAMES",
     "audit_findings",
@@ -277,6 +285,7 @@ THRESHOLD_CODE = re.compile(r"^(lt|le|gt|ge)(\d+(?:_\d+)?)$")
 LATEX_OPERATORS = {r"\leq": "≤", r"\geq": "≥", r"\le": "≤", r"\ge": "≥"}
 UPPER_SIDE_OPERATORS = ("<", ">=")  # "<t / ≥t": t belongs to the upper group
 LETTER_GRADE = re.compile(r"[A-F]")
+MAJOR_GRADES = ("C", "D", "E", "F")  # SIR: C–F are major complications (therapy, hospital stay, harm, death)
 APPROXIMATE_PERCENT_POINTS = 5.0    # how far "~85%" may be from the true share
 
 Entry = dict[str, Any]
@@ -1775,6 +1784,180 @@ def check_event_share(paper: Paper) -> list[Finding]:
     return findings
 
 
+# ----------------------------------------------------------------------------- claims against the tables
+
+def claimed_grades(entry: Entry) -> tuple[str, ...]:
+    """Return the letter grades a zero-count claim covers ('C, D, E, F' → C, D, E, F; empty when none)."""
+    letters = tuple(part.strip() for part in str(entry.get("group") or "").split(","))
+    return letters if letters and all(LETTER_GRADE.fullmatch(letter) for letter in letters) else ()
+
+
+def graded_counts(paper: Paper, letters: Sequence[str], variable: str | None, in_table: bool) -> list[Entry]:
+    """Return the printed counts (> 0) of events or patients of the given grades: table cells or text counts."""
+    return [entry for entry in paper.study()
+            if entry.get("unit") in COUNT_UNITS and isinstance(entry["value"], int) and entry["value"] > 0
+            and bool(entry.get("table")) == in_table and str(entry.get("group") or "") in letters
+            and (variable is None or entry.get("variable") == variable)]
+
+
+def _grade_tally(entries: Sequence[Entry], what: str) -> str:
+    """Return 'n grade X and m grade Y <what> (ids)' from printed counts (summed per grade)."""
+    totals: Counter[str] = Counter()
+    for entry in entries:
+        totals[str(entry["group"])] += entry["value"]
+    counts = " and ".join(f"{totals[grade]} grade {grade}" for grade in sorted(totals))
+    return f"{counts} {what} ({listed([entry['id'] for entry in entries])})"
+
+
+def check_tolerability_claim(paper: Paper) -> list[Finding]:
+    """A claim of no event of some grades (e.g. 'no severe or fatal adverse reactions', SIR C–F) against
+    the events of those grades that the tables and the text count."""
+    findings = []
+    for entry in paper.study():
+        letters = claimed_grades(entry)
+        if entry.get("table") or entry.get("unit") not in COUNT_UNITS or entry["value"] != 0 or not letters:
+            continue
+        variable = entry.get("variable")
+        cells = graded_counts(paper, letters, variable, in_table=True)
+        text = graded_counts(paper, letters, variable, in_table=False)
+        if not cells and not text:
+            continue
+        major = [letter for letter in letters if letter in MAJOR_GRADES]
+        scale = (f"; on the SIR scale grades {', '.join(MAJOR_GRADES)} are major complications"
+                 if major else "")
+        evidence = []
+        if cells:
+            evidence.append(f"{', '.join(sorted({str(cell['table']) for cell in cells}))} lists "
+                            f"{_grade_tally(cells, 'events')}")
+        if text:
+            evidence.append(f"the text counts {_grade_tally(text, 'patients')}")
+        grades = ", ".join(letters[:-1]) + f" or {letters[-1]}" if len(letters) > 1 else letters[0]
+        message = (f"{entry['id']}: no patient with a grade {grades} event{also_printed(paper, entry['id'])}, but "
+                   + " and ".join(evidence) + scale)
+        ids = paper.with_places([entry["id"]]) + tuple(item["id"] for item in cells + text)
+        findings.append(finding("tolerability_claim", CONTRADICTION, ids, message,
+                                contradicted=paper.places(entry["id"])))
+    return findings
+
+
+def _printed_p_significant(p_entry: Entry) -> bool:
+    """Return True when a printed P is below the level ('<0.05' and '<0.001' count)."""
+    value = float(p_entry["value"])
+    return value < P_SIGNIFICANT - EPS or (p_entry.get("p_operator") == "<" and value <= P_SIGNIFICANT + EPS)
+
+
+def model_factors(paper: Paper) -> dict[str, tuple[str, set[str]]]:
+    """Return, per endpoint, the Cox table the paper prints for it and the factors that table holds."""
+    models: dict[str, tuple[str, set[str]]] = {}
+    for table, (endpoint, factors) in study.COX_TABLES.items():
+        held = {factor for factor in factors if f"{table}.{factor}.hr" in paper.entries}
+        if held:
+            models[endpoint] = (table, held)
+    return models
+
+
+def _section_name(section: str) -> str:
+    """Return a section key as a reader names it ('results' → 'Results')."""
+    return section if section == "abstract" else section.replace("_", " ").capitalize()
+
+
+def _pairs_text(pairs: set[str]) -> str:
+    """Return {'nlr.os', 'nlr.pfs', 'stage.os'} as 'nlr (OS, PFS), stage (OS)'."""
+    endpoints: dict[str, list[str]] = defaultdict(list)
+    for pair in sorted(pairs):
+        factor, endpoint = pair.rsplit(".", 1)
+        endpoints[factor].append(endpoint)
+    return ", ".join(f"{factor} ({', '.join(end.upper() for end in ENDPOINT_ORDER[::-1] if end in ends)})"
+                     for factor, ends in endpoints.items())
+
+
+def univariable_claim_findings(paper: Paper) -> list[Finding]:
+    """Each factor a text calls univariably significant against its printed log-rank P and the Cox table it
+    should then enter (the paper's rule: univariably significant factors, and only they, enter)."""
+    findings = []
+    models = model_factors(paper)
+    claims = {claim_id: spec for claim_id, spec in study.UNIVARIABLE_CLAIMS.items() if claim_id in paper.entries}
+    named: dict[str, set[str]] = defaultdict(set)
+    for claim_id, (factors, endpoints) in claims.items():
+        for endpoint in endpoints:
+            named[claim_id].update(f"{factor}.{endpoint}" for factor in factors)
+            for factor in factors:
+                p_id = f"results.subgroup.{factor}.{endpoint}.p"
+                if p_id in paper.entries and not _printed_p_significant(paper.entries[p_id]):
+                    message = (f"{claim_id} calls {factor} significant for {endpoint.upper()} (P < "
+                               f"{P_SIGNIFICANT:g}), but its log-rank test prints {p_text(paper.entries[p_id])}")
+                    findings.append(finding("significance_claims", CONTRADICTION,
+                                            paper.with_places([claim_id, p_id]), message,
+                                            contradicted=paper.places(claim_id)))
+                if endpoint in models and factor not in models[endpoint][1]:
+                    table = models[endpoint][0]
+                    message = (f"{claim_id} calls {factor} univariably significant for {endpoint.upper()}, but "
+                               f"the {endpoint.upper()} model ({table}) leaves it out, although by the methods every "
+                               f"univariably significant factor entered it: either the claim or the model is wrong")
+                    held = [f"{table}.{other}.hr" for other in study.COX_TABLES[table][1] if other in models[endpoint][1]]
+                    findings.append(finding("significance_claims", CONTRADICTION,
+                                            paper.with_places([claim_id]) + tuple(held[:1]), message,
+                                            contradicted=paper.places(claim_id)))
+    by_section: dict[str, set[str]] = defaultdict(set)  # section -> 'factor.endpoint' it calls significant
+    sources: dict[str, list[str]] = defaultdict(list)
+    for claim_id in claims:
+        section = str(paper.entries[claim_id].get("section"))
+        by_section[section] |= named[claim_id]
+        sources[section].append(claim_id)
+    for entry in paper.study():  # a printed log-rank P below the level is a claim of its section too
+        match = re.fullmatch(r"results\.subgroup\.([a-z_0-9]+)\.(os|pfs)\.p", entry["id"])
+        if match and entry.get("unit") == P_UNIT and _printed_p_significant(entry):
+            by_section[str(entry["section"])].add(f"{match[1]}.{match[2]}")
+            sources[str(entry["section"])].append(entry["id"])
+    sections = sorted(by_section)
+    for one in sections:
+        for other in sections:
+            if one == other or not any(str(paper.entries[c].get("section")) == one for c in claims):
+                continue
+            missing = sorted(by_section[other] - by_section[one])
+            if missing:
+                message = (f"the {_section_name(one)} calls {_pairs_text(by_section[one])} univariably significant, "
+                           f"leaving out {_pairs_text(set(missing))} that the {_section_name(other)} calls significant")
+                ids = paper.with_places([c for c in sources[one] if c in claims] + sources[other][:MAX_LISTED_IDS])
+                findings.append(finding("significance_claims", INCONSISTENCY, ids, message))
+    for endpoint, (table, held) in (models.items() if claims else ()):  # no claim printed: nothing to set against
+        for factor in sorted(held):
+            if not any(f"{factor}.{endpoint}" in items for items in named.values()):
+                message = (f"{table} holds {factor} in the {endpoint.upper()} model, but no text calls it "
+                           f"univariably significant for {endpoint.upper()}")
+                findings.append(finding("significance_claims", INCONSISTENCY, (f"{table}.{factor}.hr",), message))
+    return findings
+
+
+def multivariable_claim_findings(paper: Paper) -> list[Finding]:
+    """The factors a text calls independent (P < 0.05) against the Wald P values of the model's table."""
+    findings = []
+    for claim_id, (table, factors) in study.MULTIVARIABLE_CLAIMS.items():
+        if claim_id not in paper.entries:
+            continue
+        rows = {factor: paper.entries[f"{table}.{factor}.p"] for factor in study.COX_TABLES[table][1]
+                if f"{table}.{factor}.p" in paper.entries}
+        for factor, p_entry in rows.items():
+            significant = _printed_p_significant(p_entry)
+            if factor in factors and not significant:
+                message = (f"{claim_id} calls {factor} an independent factor (P < {P_SIGNIFICANT:g}), but "
+                           f"{p_entry['id']} prints {p_text(p_entry)}")
+                findings.append(finding("significance_claims", CONTRADICTION,
+                                        paper.with_places([claim_id, p_entry["id"]]), message,
+                                        contradicted=paper.places(claim_id)))
+            elif factor not in factors and significant:
+                message = (f"{claim_id} lists the independent factors as {', '.join(factors)}, leaving out "
+                           f"{factor}, although {p_entry['id']} prints {p_text(p_entry)}")
+                findings.append(finding("significance_claims", INCONSISTENCY,
+                                        paper.with_places([claim_id, p_entry["id"]]), message))
+    return findings
+
+
+def check_significance_claims(paper: Paper) -> list[Finding]:
+    """Which factors the abstract and the Results call significant, against the tables' P values and models."""
+    return univariable_claim_findings(paper) + multivariable_claim_findings(paper)
+
+
 # ----------------------------------------------------------------------------- registry and runs
 
 CHECKS: tuple[Check, ...] = (
@@ -1838,6 +2021,17 @@ CHECKS: tuple[Check, ...] = (
     Check("grade_scale", "One grading scale",
           "Adverse events graded with letters (SIR A–F) in the tables but with numbers (Grade 1–2) in the text.",
           check_grade_scale),
+    Check("tolerability_claim", "A claim of no severe events against the grade table",
+          "A sentence that no patient had an event of some grades (the abstract's 'no severe or fatal adverse "
+          "reactions': SIR grades C to F, the major complications) is set against the events of those grades "
+          "that the grade table and the safety paragraph count.",
+          check_tolerability_claim),
+    Check("significance_claims", "Which factors are called significant",
+          "Each factor the abstract or the Results call significant is set against its printed log-rank P and "
+          "against the Cox table it must then enter (the methods put every univariably significant factor in "
+          "the model); the factors called independent are set against the Wald P values of that table; and "
+          "two lists of the same claim must name the same factors.",
+          check_significance_claims),
 )
 CHECK_NAMES = tuple(check.name for check in CHECKS)
 

@@ -212,6 +212,8 @@ def sir_grade_values(dataset: Dataset) -> Values:
     values = {f"safety.grade_{grade.lower()}": Reproduced(_patients_with(sessions, (grade,)))
               for grade in safety.SIR_GRADES[2:]}
     values["safety.myelosuppression.grade_e_f"] = Reproduced(_patients_with(marrow, SEVERE_GRADES))
+    values["abstract.major_adverse_events"] = Reproduced(_patients_with(sessions, tuple(safety.SIR_GRADES[2:])),
+                                                         note="patients with any grade C–F event")
     if dataset.procedures is not None:
         values["safety.grade_ab.pct"] = minor_session_share(dataset, sessions)
     return values
