@@ -21,8 +21,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, CONTRACT, PROCEDURES_FILE
-from aice_helpers.data import INVISIBLE_CATEGORIES, DataValidationError, Finding, terminal_text
+from aice_helpers.contract import (
+    ADVERSE_EVENTS_FILE,
+    COHORT_FILE,
+    CONTRACT,
+    PROCEDURES_FILE,
+)
+from aice_helpers.data import (
+    INVISIBLE_CATEGORIES,
+    DataValidationError,
+    Finding,
+    terminal_text,
+)
 from aice_helpers.ingest import (
     SUPPORTED_SUFFIXES,
     WORKBOOK_SUFFIXES,

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from aice_helpers import study  # noqa: E402
 from aice_helpers.contract import DATA_DIR  # noqa: E402
 from aice_helpers.data import load_dataset  # noqa: E402
 from aice_helpers.pages import cox_chapter as cc  # noqa: E402
@@ -274,7 +275,7 @@ def test_ph_test_table_uses_the_score_test(cohort, endpoint):
     assert table.iloc[-1][cc.PH_COLUMNS[3]] == "–"  # lifelines has no global test
     p_values = cc.ph_p_values(table)
     assert set(p_values) == set(columns) and all(0 <= p <= 1 for p in p_values.values())
-    assert cc.prognostic.ENDPOINTS[endpoint].short in cc.ph_note({endpoint: table})
+    assert study.ENDPOINTS[endpoint].short in cc.ph_note({endpoint: table})
 
 
 def test_ph_tools_on_a_model_that_cannot_be_fitted():

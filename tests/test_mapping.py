@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from aice_helpers.contract import ADVERSE_EVENTS_FILE, COHORT_FILE, DATA_DIR
-from aice_helpers.mapping import MappingError, apply_mapping, load_mapping, mapping_warnings
+from aice_helpers.mapping import (
+    MappingError,
+    apply_mapping,
+    load_mapping,
+    mapping_warnings,
+)
 
 EXAMPLE = DATA_DIR / "template" / "mapping_example.yaml"
 

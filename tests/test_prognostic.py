@@ -12,7 +12,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import verdicts_for
 
 from aice_helpers import study
@@ -108,9 +107,9 @@ def fake_published(entries: list[dict]) -> pd.DataFrame:
 
 def test_endpoint_data_and_curve():
     cohort = hand_cohort()
-    time, event = prognostic.endpoint_data(cohort, "os")
+    time, event = survival_analyses.endpoint_data(cohort, "os")
     assert time.tolist() == HAND_TIMES and event.tolist() == HAND_EVENTS
-    assert list(prognostic.overall_curve(cohort, "pfs")) == [survival_analyses.ALL_PATIENTS]
+    assert list(survival_analyses.overall_curve(cohort, "pfs")) == [survival_analyses.ALL_PATIENTS]
     assert [prognostic.landmark_label(m) for m in (12, 24, 36, 18)] == ["1 year", "2 years", "3 years", "18 months"]
 
 
@@ -260,16 +259,16 @@ def test_transforms_at_landmarks_order_and_symmetry(paper_like_cohort):
 
 def test_groupings():
     cohort = hand_cohort()
-    assert list(prognostic.response_group(cohort)[:3]) == ["CR+PR", "SD+PD", "SD+PD"]
-    assert list(prognostic.postop_group(cohort)[:4]) == ["0–1", "0–1", "≥2", "≥2"]
-    assert list(prognostic.grade_g3_group(cohort)[:3]) == ["G1+G2", "G1+G2", "G3"]
-    assert list(prognostic.response_levels(cohort).categories) == ["CR", "PR", "SD", "PD"]
+    assert list(study.response_group(cohort)[:3]) == ["CR+PR", "SD+PD", "SD+PD"]
+    assert list(study.postop_group(cohort)[:4]) == ["0–1", "0–1", "≥2", "≥2"]
+    assert list(study.grade_g3_group(cohort)[:3]) == ["G1+G2", "G1+G2", "G3"]
+    assert list(study.response_levels(cohort).categories) == ["CR", "PR", "SD", "PD"]
 
 
 def test_subgroup_tables_rows_reference_and_values():
     cohort = hand_cohort()
-    table = prognostic.subgroup_tables(cohort, "os")
-    assert table["factor"].unique().tolist() == [f.key for f in prognostic.FACTORS]
+    table = survival_analyses.subgroup_tables(cohort, "os")
+    assert table["factor"].unique().tolist() == [f.key for f in study.FACTORS]
     cycles = table[table["factor"] == "aice_cycles"]
     assert cycles["level"].tolist() == ["≥2", "1"]  # the paper's reference first
     assert cycles["hr"].iloc[0] == 1.0 and math.isnan(cycles["hr_lower"].iloc[0])
@@ -285,7 +284,7 @@ def test_subgroup_tables_rows_reference_and_values():
 
 
 def test_subgroup_display_formats():
-    display = prognostic.subgroup_display(prognostic.subgroup_tables(hand_cohort(), "os"))
+    display = prognostic.subgroup_display(survival_analyses.subgroup_tables(hand_cohort(), "os"))
     assert display.index[:2].tolist() == [("Age (years)", "≤35"), ("Age (years)", ">35")]
     first = display.iloc[0]
     assert first["HR (95% CI)"] == "1 (reference)" and first["Wald P"] == ""
@@ -297,10 +296,10 @@ def test_subgroup_display_formats():
 
 def test_subgroup_comparisons_pick_the_printed_ids(published):
     cohort = hand_cohort()
-    tables = {e: prognostic.subgroup_tables(cohort, e) for e in ("os", "pfs")}
+    tables = {e: survival_analyses.subgroup_tables(cohort, e) for e in ("os", "pfs")}
     verdicts = verdicts_for(published, cohort, reproduce.subgroup_values)
     medians = prognostic.subgroup_medians_with_published(tables, verdicts)
-    size = medians[medians["factor"] == prognostic.FACTORS_BY_KEY["max_diameter_cm"].label]
+    size = medians[medians["factor"] == study.FACTORS_BY_KEY["max_diameter_cm"].label]
     pfs_small = size[(size["endpoint"] == "PFS") & (size["group"] == "<10")]
     assert pfs_small["published"].tolist() == [16.0, 11.9, 20.1]  # printed under '≤10 cm' (id le10)
     os_small = size[(size["endpoint"] == "OS") & (size["group"] == "<10")]
@@ -319,18 +318,18 @@ def test_subgroup_comparisons_pick_the_printed_ids(published):
 
 
 def test_univariable_significance_and_note():
-    frame = lambda p: pd.DataFrame({"factor": [f.key for f in prognostic.FACTORS],  # noqa: E731
+    frame = lambda p: pd.DataFrame({"factor": [f.key for f in study.FACTORS],  # noqa: E731
                                     "logrank_p": p})
-    k = len(prognostic.FACTORS)
+    k = len(study.FACTORS)
     tables = {"os": frame([0.01] * k), "pfs": frame([0.5] * k)}
     table = prognostic.univariable_significance(tables)
     assert (table["OS: here"] == "P < 0.05").all() and (table["PFS: here"] == "n.s.").all()
     paper_os = table["OS: paper"] == study.PAPER_SIGNIFICANT
     assert paper_os.sum() == sum(study.paper_univariable_verdict(f.key, "os") == study.PAPER_SIGNIFICANT
-                                 for f in prognostic.FACTORS)
+                                 for f in study.FACTORS)
     clear = table["OS: paper"] != study.PAPER_CONFLICTING
     assert ((table.loc[clear, "OS agrees"] == "yes") == paper_os[clear]).all()
-    nlr = table.loc[prognostic.FACTORS_BY_KEY["nlr"].label]
+    nlr = table.loc[study.FACTORS_BY_KEY["nlr"].label]
     # The abstract calls NLR significant for OS, Table 3 leaves it out: the paper is not clear (as chapter 04 says).
     assert (nlr["OS: paper"], nlr["PFS: paper"]) == (study.PAPER_CONFLICTING, study.PAPER_SIGNIFICANT)
     assert nlr["OS agrees"] == study.PAPER_CONFLICTING
@@ -372,10 +371,10 @@ def test_diameter_cutoff_at_exactly_ten():
 
 def test_forest_rows_and_panels():
     cohort = hand_cohort()
-    tables = {e: prognostic.subgroup_tables(cohort, e) for e in ("os", "pfs")}
+    tables = {e: survival_analyses.subgroup_tables(cohort, e) for e in ("os", "pfs")}
     rows = prognostic.forest_rows(tables["os"])
     assert rows["comparison"].iloc[0] == "Age (years): >35 vs ≤35"
-    assert len(rows) == len(tables["os"]) - len(prognostic.FACTORS)
+    assert len(rows) == len(tables["os"]) - len(study.FACTORS)
     panels = prognostic.factor_km_panels(cohort, "stage", tables=tables)
     computed = prognostic.factor_km_panels(cohort, "stage")
     assert [p["title"] for p in panels] == ["Overall survival", "Progression-free survival"]
@@ -385,7 +384,7 @@ def test_forest_rows_and_panels():
 
 def test_not_reached_and_problem_notes():
     cohort = hand_cohort()
-    tables = {"os": prognostic.subgroup_tables(cohort, "os")}
+    tables = {"os": survival_analyses.subgroup_tables(cohort, "os")}
     assert prognostic.model_problems_note({"os": tables["os"].assign(model_problem="")}).startswith("Every")
     flagged = tables["os"].copy()
     flagged.loc[flagged["factor"] == "stage", "model_problem"] = "separation"
@@ -421,7 +420,7 @@ def test_median_methods_note_with_limits_not_reached() -> None:
 def test_notes_for_an_endpoint_without_events() -> None:
     """All censored: one sentence per note instead of a line per group, and no log-rank P anywhere."""
     cohort = hand_cohort().assign(os_event=0)
-    tables = {"os": prognostic.subgroup_tables(cohort, "os"), "pfs": prognostic.subgroup_tables(cohort, "pfs")}
+    tables = {"os": survival_analyses.subgroup_tables(cohort, "os"), "pfs": survival_analyses.subgroup_tables(cohort, "pfs")}
     assert tables["os"]["logrank_p"].isna().all() and tables["pfs"]["logrank_p"].notna().any()
     assert prognostic.not_reached_note(tables).startswith(
         "No patient had an OS event, so no group reaches its median, and no log-rank test or hazard ratio can be "
@@ -437,7 +436,7 @@ def test_notes_for_an_endpoint_without_events() -> None:
 
 def test_no_log_rank_test_at_all_is_said_in_words() -> None:
     cohort = hand_cohort().assign(os_event=0, pfs_event=0)
-    tables = {endpoint: prognostic.subgroup_tables(cohort, endpoint) for endpoint in ("os", "pfs")}
+    tables = {endpoint: survival_analyses.subgroup_tables(cohort, endpoint) for endpoint in ("os", "pfs")}
     summary = prognostic.multiple_testing_summary(tables)
     assert summary.at["log-rank tests (factors × endpoints)", "value"] == "0"
     assert prognostic.multiple_testing_note(summary).startswith("No log-rank test could be computed")
@@ -456,7 +455,7 @@ def test_every_patient_with_the_event_leaves_follow_up_of_the_censored_undefined
 def test_a_factor_with_an_absent_level_has_a_single_group() -> None:
     """No patient with ECOG 2–3: the factor keeps one group, with no test or hazard ratio, and says why."""
     cohort = hand_cohort().assign(ecog=1)
-    table = prognostic.subgroup_tables(cohort, "os")
+    table = survival_analyses.subgroup_tables(cohort, "os")
     ecog = table[table["factor"] == "ecog"]
     assert ecog["level"].tolist() == ["0–1"] and ecog["logrank_p"].isna().all()
     assert "has a single level ['0–1']: no log-rank test or hazard ratio" in ecog["model_problem"].iloc[0]

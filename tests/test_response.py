@@ -11,10 +11,11 @@ import pytest
 from conftest import verdicts_for
 from scipy.stats import chi2, fisher_exact, norm
 
+from aice_helpers.analyses import response as response_analyses
+from aice_helpers.analyses.response import BEST_RESPONSE, response_by_subgroup
 from aice_helpers.contract import RESPONSES
 from aice_helpers.pages import response
 from aice_helpers.pages.response import (
-    BEST_RESPONSE,
     TEST_FISHER,
     TEST_FREEMAN_HALTON,
     TEST_FREEMAN_HALTON_MC,
@@ -26,7 +27,6 @@ from aice_helpers.pages.response import (
     freeman_halton_exact_p,
     objective_response_rate,
     proportion_ci,
-    response_by_subgroup,
     response_counts,
 )
 from aice_helpers.paper import reproduce
@@ -278,7 +278,7 @@ def test_rates_table_widths_show_wilson_narrower() -> None:
 
 
 def test_postop_regimens_group_cuts_at_two() -> None:
-    groups = response.postop_regimens_group(pd.DataFrame({"postop_regimens": [0, 1, 2, 5]}))
+    groups = response_analyses.postop_regimens_group(pd.DataFrame({"postop_regimens": [0, 1, 2, 5]}))
     assert list(groups) == ["0–1", "0–1", "≥2", "≥2"]
     assert list(groups.categories) == ["0–1", "≥2"]
 
@@ -286,8 +286,8 @@ def test_postop_regimens_group_cuts_at_two() -> None:
 def test_baseline_subgroup_factors_are_table1_plus_postop() -> None:
     from aice_helpers.study import TABLE1_CHARACTERISTICS
 
-    factors = response.baseline_subgroup_factors()
-    assert list(factors) == [c.label for c in TABLE1_CHARACTERISTICS] + [response.POSTOP_LABEL]
+    factors = response_analyses.baseline_subgroup_factors()
+    assert list(factors) == [c.label for c in TABLE1_CHARACTERISTICS] + [response_analyses.POSTOP_LABEL]
 
 
 def test_subgroup_display_table_shows_test_once_per_factor() -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from lifelines.statistics import logrank_test
 
+from aice_helpers import study
 from aice_helpers.analyses import survival as survival_analyses
 from aice_helpers.pages import teaching
 from aice_helpers.paper import compare
@@ -478,11 +479,10 @@ def chi2_sf(statistic: float) -> float:
 
 def test_two_group_tests_match_the_subgroup_tables(dataset) -> None:
     """On the book's cohort: the log-rank P and the Wald P of every two-group factor are those of Tables S1/S2."""
-    from aice_helpers.pages import prognostic
 
     for endpoint in ("os", "pfs"):
         tests = teaching.two_group_tests(dataset.cohort, endpoint)
-        table = prognostic.subgroup_tables(dataset.cohort, endpoint)
+        table = survival_analyses.subgroup_tables(dataset.cohort, endpoint)
         two = table.groupby("label").filter(lambda part: len(part) == 2)
         assert sorted(tests.index.get_level_values("factor")) == sorted(two["label"].unique())
         for label, part in two.groupby("label"):
@@ -495,7 +495,7 @@ def test_multiple_testing_table_matches_the_chapter_summary(dataset) -> None:
     """As many rows as log-rank tests; Bonferroni and Holm keep as many as multiple_testing_summary counts."""
     from aice_helpers.pages import prognostic
 
-    tables = {endpoint: prognostic.subgroup_tables(dataset.cohort, endpoint) for endpoint in ("os", "pfs")}
+    tables = {endpoint: survival_analyses.subgroup_tables(dataset.cohort, endpoint) for endpoint in ("os", "pfs")}
     table = teaching.multiple_testing_table(tables)
     summary = prognostic.multiple_testing_summary(tables)["value"].astype(float)
     assert len(table) == summary["log-rank tests (factors × endpoints)"]
@@ -507,10 +507,9 @@ def test_multiple_testing_table_matches_the_chapter_summary(dataset) -> None:
 
 def test_subgroup_median_three_ways(dataset) -> None:
     """Each group's rows are median_three_ways of that group; the groups add up to the cohort."""
-    from aice_helpers.pages import prognostic
 
     table = teaching.subgroup_median_three_ways(dataset.cohort, "os", "tumor_site")
-    frame = survival_analyses.factor_frame(dataset.cohort, "os", prognostic.FACTORS_BY_KEY["tumor_site"])
+    frame = survival_analyses.factor_frame(dataset.cohort, "os", study.FACTORS_BY_KEY["tumor_site"])
     sizes = table.groupby(level="group", sort=False)["patients"].first()
     assert sizes.sum() == len(dataset.cohort)
     for group, size in sizes.items():

@@ -20,8 +20,8 @@ import argparse
 import json
 import multiprocessing
 import os
-import shutil
 import queue as queues
+import shutil
 import sys
 from pathlib import Path
 

@@ -200,7 +200,7 @@ REPO_TOC = REPO_DIR / "_toc.yml"
 PATIENT_ID = "patient_id"
 SURVIVAL_COLUMNS = ("os_months", "os_event", "pfs_months", "pfs_event")
 TABLE1_COLUMNS = tuple(characteristic.key for characteristic in TABLE1_CHARACTERISTICS)
-PROGNOSTIC_COLUMNS = (*TABLE1_COLUMNS, "best_response", "postop_regimens")  # prognostic.FACTORS
+PROGNOSTIC_COLUMNS = (*TABLE1_COLUMNS, "best_response", "postop_regimens")  # study.FACTORS
 
 
 @dataclass(frozen=True)

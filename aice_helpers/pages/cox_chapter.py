@@ -42,10 +42,8 @@ from aice_helpers.analyses.models import (  # noqa: F401  # noqa: F401
     paper_model,
     paper_model_covariates,
 )
-from aice_helpers.pages import prognostic
 from aice_helpers.pages.tables import NO, YES, published_or_none
 from aice_helpers.stats import survival
-from aice_helpers.stats.zph_smooth import zph_plot_frame
 from aice_helpers.stats.cox import (
     COLLINEAR_REASON,
     FIT_FAILED,
@@ -63,6 +61,7 @@ from aice_helpers.stats.cox import (
     schoenfeld_residuals,
     zph_score_test,
 )
+from aice_helpers.stats.zph_smooth import zph_plot_frame
 
 __all__ = [
     "complete_case_note",
@@ -428,7 +427,7 @@ def selection_by_univariable_rule(screens: Mapping[str, pd.DataFrame], threshold
     """Per candidate and endpoint: log-rank and Wald P, whether the rule admits it, whether the paper's model has it."""
     frames = []
     for endpoint, screen in screens.items():
-        short = prognostic.ENDPOINTS[endpoint].short
+        short = study.ENDPOINTS[endpoint].short
         table = TABLE_NAMES[ENDPOINT_TABLES[endpoint]]
         chosen = set(selected_covariates(screen, threshold, test))
         paper = set(paper_model_covariates(endpoint))
@@ -469,7 +468,7 @@ def rule_note(cohort: pd.DataFrame, screens: Mapping[str, pd.DataFrame], thresho
     """Where the rule applied to this data and the paper's models part ways, and where the two tests disagree."""
     lines = []
     for endpoint, screen in screens.items():
-        short = prognostic.ENDPOINTS[endpoint].short
+        short = study.ENDPOINTS[endpoint].short
         table = TABLE_NAMES[ENDPOINT_TABLES[endpoint]]
         chosen = selected_covariates(screen, threshold, test)
         paper = paper_model_covariates(endpoint)
@@ -498,7 +497,7 @@ def small_group_note(cohort: pd.DataFrame, screens: Mapping[str, pd.DataFrame], 
     """The covariates the rule lets in whose smallest group has fewer than SMALL_GROUP patients, with their HR."""
     sentences = []
     for endpoint, screen in screens.items():
-        short = prognostic.ENDPOINTS[endpoint].short
+        short = study.ENDPOINTS[endpoint].short
         rows = estimable_table(models[endpoint]).set_index("label") if endpoint in models else pd.DataFrame()
         for key in selected_covariates(screen, threshold, test):
             columns = covariate_columns(cohort, key)
@@ -562,7 +561,7 @@ def paper_rule_check(published: pd.DataFrame) -> pd.DataFrame:
         row = {"covariate": PAPER_LABELS[key]}
         agrees = True
         for endpoint, table in ENDPOINT_TABLES.items():
-            short = prognostic.ENDPOINTS[endpoint].short
+            short = study.ENDPOINTS[endpoint].short
             row[f"{short}: called significant"] = YES if key in claims[endpoint] else NO
             row[f"{short}: in {TABLE_NAMES[table]}"] = YES if key in in_table[endpoint] else NO
             agrees &= (key in claims[endpoint]) == (key in in_table[endpoint])
@@ -597,7 +596,7 @@ def paper_rule_note(check: pd.DataFrame, claims: pd.DataFrame) -> str:
     for covariate, row in check[check["follows the rule"] == NO].iterrows():
         parts = []
         for endpoint, table in ENDPOINT_TABLES.items():
-            short = prognostic.ENDPOINTS[endpoint].short
+            short = study.ENDPOINTS[endpoint].short
             called, held = row[f"{short}: called significant"], row[f"{short}: in {TABLE_NAMES[table]}"]
             if called == YES and held == NO:
                 key = next(k for k, label in PAPER_LABELS.items() if label == covariate)
@@ -716,7 +715,7 @@ def ph_note(tables: Mapping[str, pd.DataFrame], threshold: float = SIGNIFICANCE_
     """Which covariates any of the tests flags below ``threshold``, per endpoint, and the global verdicts."""
     sentences = []
     for endpoint, table in tables.items():
-        short = prognostic.ENDPOINTS[endpoint].short
+        short = study.ENDPOINTS[endpoint].short
         if table.empty:
             sentences.append(f"For {short} no coefficient could be estimated, so there is nothing to test.")
             continue
@@ -817,9 +816,9 @@ def screening_summary(screens: Mapping[str, pd.DataFrame], cohort: pd.DataFrame)
     """Per endpoint: candidates screened, the parameters they hold, events, and events per screened parameter."""
     rows = []
     for endpoint, screen in screens.items():
-        events = int(cohort[prognostic.ENDPOINTS[endpoint].event_col].sum())
+        events = int(cohort[study.ENDPOINTS[endpoint].event_col].sum())
         parameters = int(screen["parameters"].sum())
-        rows.append({"endpoint": prognostic.ENDPOINTS[endpoint].short, "candidates screened": len(screen),
+        rows.append({"endpoint": study.ENDPOINTS[endpoint].short, "candidates screened": len(screen),
                      "parameters screened": parameters, "events": events,
                      "events per screened parameter": _decimal_text(events / parameters if parameters else math.nan,
                                                                     1)})
@@ -894,7 +893,7 @@ def stage_coefficient_se(cohort: pd.DataFrame, ties: str = PAPER_TIES) -> pd.Dat
         }
         for name, (data, variant) in variants.items():
             table = estimable_table(fit_model(data, endpoint, variant, ties)).set_index("label")
-            row = {"endpoint": prognostic.ENDPOINTS[endpoint].short, "model": name}
+            row = {"endpoint": study.ENDPOINTS[endpoint].short, "model": name}
             for key, prefix in ((STAGE, "stage"), (METASTASIS, "metastasis")):
                 label = PAPER_LABELS[key]
                 present = label in table.index and pd.notna(table.at[label, "beta"])
@@ -937,7 +936,7 @@ def stage_note(se_table: pd.DataFrame, cells: pd.DataFrame, published: pd.DataFr
         lines.append(f"{metastatic_stage3} metastatic patient{'s are' if metastatic_stage3 > 1 else ' is'} stage "
                      f"III, so stage varies within both metastasis groups here.")
     for endpoint, table_id in ENDPOINT_TABLES.items():
-        short = prognostic.ENDPOINTS[endpoint].short
+        short = study.ENDPOINTS[endpoint].short
         both_se = pd.to_numeric(se_table.loc[(short, "paper's model (both)"), "stage SE"], errors="coerce")
         alone_se = pd.to_numeric(se_table.loc[(short, "metastasis left out"), "stage SE"], errors="coerce")
         if pd.isna(both_se) or pd.isna(alone_se):
@@ -983,14 +982,14 @@ def stage_note(se_table: pd.DataFrame, cells: pd.DataFrame, published: pd.DataFr
 def ties_summary(cohort: pd.DataFrame) -> pd.DataFrame:
     """Per endpoint: events, distinct event times, events that share their time with another, the largest tie."""
     rows = []
-    for endpoint, spec in prognostic.ENDPOINTS.items():
+    for endpoint, spec in study.ENDPOINTS.items():
         times = cohort.loc[cohort[spec.event_col] == 1, spec.time_col]
         counts = times.value_counts()
         shared = int(counts[counts > 1].sum())
         rows.append({"endpoint": spec.short, "events": len(times), "distinct event times": len(counts),
                      "events sharing their time": shared, "share (%)": round(100.0 * shared / max(len(times), 1), 1),
                      "most events at one time": int(counts.max()) if len(counts) else 0})
-    return pd.DataFrame(rows).set_index("endpoint").loc[[prognostic.ENDPOINTS[e].short for e in ENDPOINT_TABLES]]
+    return pd.DataFrame(rows).set_index("endpoint").loc[[study.ENDPOINTS[e].short for e in ENDPOINT_TABLES]]
 
 
 def ties_comparison(cohort: pd.DataFrame, endpoint: str, keys: Sequence[str] | None = None) -> pd.DataFrame:
@@ -1015,7 +1014,7 @@ def ties_note(comparisons: Mapping[str, pd.DataFrame], summary: pd.DataFrame) ->
     """How far Efron moves the coefficients from Breslow, and whether any verdict at 0.05 changes."""
     sentences = []
     for endpoint, table in comparisons.items():
-        short = prognostic.ENDPOINTS[endpoint].short
+        short = study.ENDPOINTS[endpoint].short
         missing = list(table.index[table["Efron − Breslow"].isna()])
         table = table.drop(index=missing)
         if table.empty:
@@ -1088,7 +1087,7 @@ def sensitivity_note(models_by_endpoint: Mapping[str, Mapping[str, CoxResult]]) 
     the hazard ratio that moves most when it moves by more than HR_CHANGE_WORTH_NOTING."""
     lines = []
     for endpoint, models in models_by_endpoint.items():
-        short = prognostic.ENDPOINTS[endpoint].short
+        short = study.ENDPOINTS[endpoint].short
         base_result = models[MODEL_AS_PUBLISHED]
         base = estimable_table(base_result).set_index("label")["p"]
         for name, result in models.items():

@@ -27,7 +27,12 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from aice_helpers.contract import MISSING_MARK
-from aice_helpers.pages.plots import DOWNLOAD_FORMATS, DOWNLOAD_LABELS, safe_file_stem, save_figure_downloads
+from aice_helpers.pages.plots import (
+    DOWNLOAD_FORMATS,
+    DOWNLOAD_LABELS,
+    safe_file_stem,
+    save_figure_downloads,
+)
 from aice_helpers.pages.tables import masked_small_counts
 
 __all__ = [

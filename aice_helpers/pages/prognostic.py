@@ -18,12 +18,10 @@ import numpy as np
 import pandas as pd
 
 from aice_helpers import study
-from aice_helpers.analyses.survival import (  # noqa: F401
+from aice_helpers.analyses.survival import (
     endpoint_data,
     event_and_censored_counts,
     hr_estimable,
-    overall_curve,
-    subgroup_tables,
 )
 from aice_helpers.contract import MISSING_MARK
 from aice_helpers.pages.tables import (
@@ -38,42 +36,18 @@ from aice_helpers.pages.tables import (
 )
 from aice_helpers.stats import survival
 from aice_helpers.stats.cox import DEFAULT_ALPHA
-from aice_helpers.study import (  # noqa: F401
-    _TABLE1,
-    BOTH,
+from aice_helpers.study import (
     ENDPOINTS,
     FACTORS,
     FACTORS_BY_KEY,
     PAPER_CONFLICTING,
-    PAPER_NAMED_FACTORS,
     PAPER_SIGNIFICANT,
-    Endpoint,
     Factor,
-    grade_g3_group,
-    postop_group,
-    response_group,
     paper_univariable_text,
     paper_univariable_verdict,
-    response_levels,
 )
 
 __all__ = [
-    "overall_curve",
-    "subgroup_tables",
-    "endpoint_data",
-    "event_and_censored_counts",
-    "hr_estimable",
-    "BOTH",
-    "ENDPOINTS",
-    "FACTORS",
-    "FACTORS_BY_KEY",
-    "PAPER_NAMED_FACTORS",
-    "Endpoint",
-    "Factor",
-    "grade_g3_group",
-    "postop_group",
-    "response_group",
-    "response_levels",
     "SIGNIFICANCE_LEVEL",
     "PRINTED_DECIMALS",
     "P_DECIMALS",

@@ -23,24 +23,9 @@ import numpy as np
 import pandas as pd
 
 from aice_helpers import study
-from aice_helpers.analyses.response import (  # noqa: F401
-    BEST_RESPONSE,
-    DISEASE_CONTROL_RESPONSES,
-    OBJECTIVE_RESPONSES,
-    POSTOP_CUTOFF,
-    POSTOP_LABEL,
-    SUBGROUP_COLUMNS,
-    FactorSpec,
-    baseline_subgroup_factors,
-    best_responses,
+from aice_helpers.analyses.response import (
     disease_control_rate,
-    factor_levels,
     objective_response_rate,
-    postop_regimens_group,
-    rate_of,
-    responder_table,
-    response_by_baseline_subgroup,
-    response_by_subgroup,
     response_counts,
 )
 from aice_helpers.contract import RESPONSES
@@ -72,24 +57,6 @@ from aice_helpers.stats.proportions import (  # noqa: F401
 from aice_helpers.synthetic.extras import BEST_PCT_CHANGE, SESSION_MONTH
 
 __all__ = [
-    "BEST_RESPONSE",
-    "DISEASE_CONTROL_RESPONSES",
-    "OBJECTIVE_RESPONSES",
-    "POSTOP_CUTOFF",
-    "POSTOP_LABEL",
-    "SUBGROUP_COLUMNS",
-    "FactorSpec",
-    "baseline_subgroup_factors",
-    "best_responses",
-    "disease_control_rate",
-    "factor_levels",
-    "objective_response_rate",
-    "postop_regimens_group",
-    "rate_of",
-    "responder_table",
-    "response_by_baseline_subgroup",
-    "response_by_subgroup",
-    "response_counts",
     "MAX_EXACT_TABLES",
     "MIN_EXPECTED_COUNT",
     "MONTE_CARLO_RESAMPLES",

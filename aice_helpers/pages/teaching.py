@@ -29,15 +29,17 @@ from scipy.stats import binom, chi2, norm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from aice_helpers import study
 from aice_helpers.analyses import survival as survival_analyses
-from aice_helpers.pages import prognostic
+from aice_helpers.analyses.response import (
+    DISEASE_CONTROL_RESPONSES,
+    OBJECTIVE_RESPONSES,
+    best_responses,
+)
 from aice_helpers.pages.plots import use_book_style
 from aice_helpers.pages.response import (
     CI_METHOD_LABELS,
-    DISEASE_CONTROL_RESPONSES,
-    OBJECTIVE_RESPONSES,
     STATSMODELS_CI_METHODS,
-    best_responses,
     response_counts,
 )
 from aice_helpers.pages.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
@@ -712,7 +714,7 @@ def two_group_tests(cohort: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     beside the Cox score, likelihood-ratio and Wald P of the same comparison (Breslow ties)."""
 
     rows = []
-    for factor in prognostic.FACTORS:
+    for factor in study.FACTORS:
         frame = survival_analyses.factor_frame(cohort, endpoint, factor).dropna()
         levels = survival_analyses.factor_levels(frame["group"], factor)
         if len(levels) != 2:
@@ -748,7 +750,7 @@ def subgroup_median_three_ways(cohort: pd.DataFrame, endpoint: str, factor_key: 
                                alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
     """median_three_ways for every group of one factor of the prognostic chapter (group sizes beside)."""
 
-    factor = prognostic.FACTORS_BY_KEY[factor_key]
+    factor = study.FACTORS_BY_KEY[factor_key]
     frame = survival_analyses.factor_frame(cohort, endpoint, factor)
     parts = []
     for level in survival_analyses.factor_levels(frame["group"], factor):
