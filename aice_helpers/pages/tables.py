@@ -27,6 +27,7 @@ from aice_helpers.contract import MISSING_MARK
 from aice_helpers.study import SUBSEQUENT_LABELS, TABLE1_CHARACTERISTICS
 
 __all__ = [
+    "kernel_shell",
     "ID_COLUMN",
     "YES",
     "NO",
@@ -485,6 +486,15 @@ def masked_count_phrases(text: str, min_cell: int) -> str:
     return COUNT_PHRASE.sub(masked, text)
 
 
+def kernel_shell() -> object | None:
+    """Return the running IPython shell, or None outside a notebook kernel."""
+    try:
+        from IPython import get_ipython  # reason: only inside a notebook kernel
+    except ImportError:
+        return None
+    return get_ipython()
+
+
 def install_small_count_masking(min_cell: int) -> bool:
     """Make every table an IPython kernel displays go through :func:`masked_small_counts`.
 
@@ -492,11 +502,7 @@ def install_small_count_masking(min_cell: int) -> bool:
     """
     if min_cell <= 1:
         return False
-    try:
-        from IPython import get_ipython  # reason: only inside a notebook kernel
-    except ImportError:
-        return False
-    shell = get_ipython()
+    shell = kernel_shell()
     if shell is None:
         return False
     formatters = shell.display_formatter.formatters
@@ -568,11 +574,7 @@ def reader_html(table: pd.DataFrame) -> str:
 def install_table_display(min_cell: int = 0) -> bool:
     """Make every table an IPython kernel displays go through :func:`reader_table` (and, when ``min_cell`` > 1,
     :func:`masked_small_counts` first). Returns False outside IPython."""
-    try:
-        from IPython import get_ipython  # reason: only inside a notebook kernel
-    except ImportError:
-        return False
-    shell = get_ipython()
+    shell = kernel_shell()
     if shell is None:
         return False
 
