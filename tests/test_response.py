@@ -16,21 +16,23 @@ from aice_helpers.analyses.response import BEST_RESPONSE, response_by_subgroup
 from aice_helpers.contract import RESPONSES
 from aice_helpers.pages import response
 from aice_helpers.pages.response import (
-    TEST_FISHER,
-    TEST_FREEMAN_HALTON,
-    TEST_FREEMAN_HALTON_MC,
-    TEST_NOT_TESTABLE,
     TEST_PEARSON,
-    association_test,
-    count_r_by_2_tables,
     disease_control_rate,
-    freeman_halton_exact_p,
     objective_response_rate,
-    proportion_ci,
     response_counts,
 )
 from aice_helpers.paper import reproduce
 from aice_helpers.stats import proportions
+from aice_helpers.stats.proportions import (
+    TEST_FISHER,
+    TEST_FREEMAN_HALTON,
+    TEST_FREEMAN_HALTON_MC,
+    TEST_NOT_TESTABLE,
+    association_test,
+    count_r_by_2_tables,
+    freeman_halton_exact_p,
+    proportion_ci,
+)
 
 CR, PR, SD, PD = RESPONSES
 PAPER_COUNTS = {CR: 0, PR: 42, SD: 44, PD: 27}

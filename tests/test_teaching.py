@@ -523,7 +523,7 @@ def test_subgroup_median_three_ways(dataset) -> None:
 def test_proportion_interval_coverage_by_hand() -> None:
     """n = 2, p = 1/2: x = 0, 1, 2 with chances 1/4, 1/2, 1/4; each interval covers 1/2 for the x whose
     limits hold it. Clopper–Pearson never covers less than 95%; Wilson averages close to 95%."""
-    from aice_helpers.pages.response import proportion_ci
+    from aice_helpers.stats.proportions import proportion_ci
 
     table = teaching.proportion_interval_coverage(2, 0.5)
     for method, label in (("clopper_pearson", "Clopper–Pearson (exact)"), ("wilson", "Wilson score")):

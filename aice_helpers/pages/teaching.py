@@ -37,13 +37,10 @@ from aice_helpers.analyses.response import (
     best_responses,
 )
 from aice_helpers.pages.plots import use_book_style
-from aice_helpers.pages.response import (
-    CI_METHOD_LABELS,
-    STATSMODELS_CI_METHODS,
-    response_counts,
-)
+from aice_helpers.pages.response import CI_METHOD_LABELS, response_counts
 from aice_helpers.pages.safety import CYCLE, EVENT, EVENT_DISPLAY_NAMES, PATIENT_ID
 from aice_helpers.stats.cox import DEFAULT_ALPHA, fit_cox
+from aice_helpers.stats.proportions import STATSMODELS_CI_METHODS
 from aice_helpers.stats.survival import (
     COLLETT_EPSILON,
     MEDIAN_PROBABILITY,
