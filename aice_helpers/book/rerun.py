@@ -249,11 +249,12 @@ PER_PATIENT_FIGURES_NOTE = ("The waterfall and swimmer plots of the response cha
 
 # --------------------------------------------------------------------------------------- the book
 
-REPO_PAGES = ("how_to_read", "about_the_data", "rerun", "notation", "glossary", "sources", "bibliography")
+REPO_PAGES = ("how_to_read", "about_the_data", "rerun", "notation", "glossary", "data_dictionary", "sources",
+              "bibliography")
 PRIMER_PREFIX = "primer_"  # the primer's pages run on small worked examples, not on data: copied as stored
 BOOK_ASSETS = ("references.bib", "_static")
 BEFORE_PAGES = ("how_to_read", "about_the_data", "rerun")
-REFERENCE_PAGES = ("notation", "glossary", "sources", "bibliography")
+REFERENCE_PAGES = ("notation", "glossary", "data_dictionary", "sources", "bibliography")
 FRONT_PAGE = "index"
 LEFT_OUT_PAGE = "left_out"
 MARKER_FILE = ".aice-rerun"  # marks DIR as a rerun's output, which a later rerun may replace
@@ -1053,6 +1054,8 @@ def write_book_sources(stage: Path, prepared: PreparedData, runs: Sequence[Chapt
             shutil.copytree(source, stage / "book" / asset)
         else:
             shutil.copy2(source, stage / "book" / asset)
+    (stage / "data").mkdir(exist_ok=True)  # the data dictionary page includes the repository's data/README.md
+    shutil.copy2(DATA_DIR / "README.md", stage / "data" / "README.md")
     (stage / "notebooks").mkdir(exist_ok=True)
     for primer in primer_chapters():
         shutil.copy2(NOTEBOOKS_DIR / f"{primer}.ipynb", stage / "notebooks" / f"{primer}.ipynb")
