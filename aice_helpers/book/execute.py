@@ -172,13 +172,15 @@ sys._aice_fresh_state = (list(warnings.filters), dict(matplotlib.rcParams.copy()
 RESET_CODE = """
 get_ipython().run_line_magic("reset", "-f")
 import sys, warnings, matplotlib, matplotlib.pyplot, pandas
+for _formatter in get_ipython().display_formatter.formatters.values():  # a chapter's table display, not the next's
+    _formatter.type_printers.pop(pandas.DataFrame, None)
 matplotlib.pyplot.close("all")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     pandas.reset_option("all")
     matplotlib.rcParams.update(sys._aice_fresh_state[1])
 warnings.filters[:] = sys._aice_fresh_state[0]
-del sys, warnings, matplotlib, pandas
+del sys, warnings, matplotlib, pandas, _formatter
 """
 
 
