@@ -261,3 +261,10 @@ def test_worst_grade_bars_without_adverse_events():
     fig = plots.worst_grade_bars(counts, n_patients=20)
     fig.canvas.draw()
     assert plots.NO_ADVERSE_EVENTS in figure_texts(fig)
+
+
+@pytest.fixture(autouse=True)
+def _plain_style():
+    """Each figure test starts from the book's style on data that are not the synthetic cohort (an earlier
+    test that opened a chapter on the book's data leaves the 'synthetic cohort' titles switched on)."""
+    plots.use_book_style(synthetic=False)
